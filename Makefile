@@ -1,0 +1,20 @@
+# `make demo` and `make test` each set the machine up first (scripts/setup.sh).
+PY := .venv/bin/python
+
+.PHONY: setup demo test benchmark clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup
+	$(PY) -m pytest -q
+
+benchmark: setup
+	$(PY) -m pip install -q -e ".[benchmark]"
+	$(PY) benchmarks/trace_overhead.py
+
+clean:
+	rm -rf renders/*.mp4 renders/*.png renders/*.json renders/*.mmtrace

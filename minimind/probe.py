@@ -1,0 +1,40 @@
+"""Probe points: named identity modules that forward hooks can observe or edit."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Probe(nn.Identity):
+    """An identity module whose output is one intermediate tensor of the forward pass.
+
+    The model passes each tensor a learner may want to see through a probe, so a plain
+    forward hook on the probe records it, and a hook that returns a tensor replaces it for
+    the rest of the pass. Without hooks a probe returns its input object unchanged.
+    """
+
+    @property
+    def observed(self) -> bool:
+        """True when a hook is attached, so tensors computed only for display are worth making."""
+        return bool(self._forward_hooks or self._forward_pre_hooks)
+
+    def observe(self, make: "callable") -> None:
+        """Call `make()` and pass the result through the probe, only when a hook is attached.
+
+        Used for values the model does not need itself (per-token RMS), so an unobserved
+        forward pass does not pay for them.
+        """
+        if self.observed:
+            self(make())
+
+
+def observed_any(*probes: Probe) -> bool:
+    """Return True when any of `probes` has a hook attached."""
+    return any(p.observed for p in probes)
+
+
+@torch.no_grad()
+def rms(x: torch.Tensor) -> torch.Tensor:
+    """Per-vector root mean square over the last dimension, in fp32: (...,) from (..., D)."""
+    return x.float().pow(2).mean(-1).sqrt()
