@@ -62,7 +62,11 @@ def load_checkpoint(
 def read_state_dict(path: Path) -> tuple[StateDict, dict[str, Any]]:
     """Read tensors and any config settings stored with them (config.json or metadata)."""
     if not path.exists():
-        raise CheckpointError(f"checkpoint not found: {path}: pass an existing .pth, .safetensors or model folder")
+        raise CheckpointError(
+            f"checkpoint not found: {path}: pass an existing .pth, .safetensors or model folder",
+            key="error.checkpoint_not_found",
+            path=str(path),
+        )
     if path.is_dir():
         return _read_folder(path)
 
@@ -101,13 +105,17 @@ def infer_config(state: StateDict, settings: dict[str, Any], path: Path) -> Mini
         if given is not None and given != value:
             raise CheckpointError(
                 f"{path}: config says {key}={given} but the weights have {key}={value}: "
-                f"fix or remove that key in the config"
+                f"fix or remove that key in the config",
+                key="error.config_conflict", path=str(path), name=key, given=given, actual=value,
             )
     merged = {**settings, **inferred}
     try:
         return MiniMindConfig.from_dict(merged)
     except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{path}: invalid config ({error}): fix config.json or pass config=") from None
+        raise CheckpointError(
+            f"{path}: invalid config ({error}): fix config.json or pass config=",
+            key="error.config_invalid", path=str(path), detail=str(error),
+        ) from None
 
 
 def _sizes_from_shapes(state: StateDict, settings: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -117,7 +125,8 @@ def _sizes_from_shapes(state: StateDict, settings: dict[str, Any], path: Path) -
     if embed is None or q_proj is None or k_proj is None:
         raise CheckpointError(
             f"{path} is not a MiniMind checkpoint: no model.embed_tokens.weight or "
-            f"model.layers.0.self_attn.q_proj.weight key: pass a MiniMind state dict or model folder"
+            f"model.layers.0.self_attn.q_proj.weight key: pass a MiniMind state dict or model folder",
+            key="error.not_minimind", path=str(path),
         )
     layers = {int(m.group(1)) for key in state if (m := _LAYER_KEY.match(key))}
     is_v3 = "model.layers.0.self_attn.q_norm.weight" in state
@@ -140,7 +149,8 @@ def _sizes_from_shapes(state: StateDict, settings: dict[str, Any], path: Path) -
         if k_proj.shape[0] % head_dim:
             raise CheckpointError(
                 f"{path}: k_proj has {k_proj.shape[0]} rows, not a multiple of head_dim={head_dim} "
-                f"from num_attention_heads={heads}: pass the right num_attention_heads in the config"
+                f"from num_attention_heads={heads}: pass the right num_attention_heads in the config",
+                key="error.kv_rows", path=str(path), rows=k_proj.shape[0], head_dim=head_dim, heads=heads,
             )
         sizes["num_key_value_heads"] = k_proj.shape[0] // head_dim
 
@@ -177,18 +187,22 @@ def _copy_weights(model: MiniMindForCausalLM, state: StateDict, path: Path) -> N
         if key not in state:
             raise CheckpointError(
                 f"{path}: missing key {key} (model expects shape {tuple(target.shape)}): "
-                f"the checkpoint does not match the inferred layout; pass the right config"
+                f"the checkpoint does not match the inferred layout, so pass the right config",
+                key="error.missing_key", path=str(path), name=key, shape=tuple(target.shape),
             )
         if state[key].shape != target.shape:
             raise CheckpointError(
                 f"{path}: shape mismatch at {key}: checkpoint {tuple(state[key].shape)}, "
-                f"model {tuple(target.shape)}: pass a config that matches the checkpoint"
+                f"model {tuple(target.shape)}: pass a config that matches the checkpoint",
+                key="error.shape_mismatch", path=str(path), name=key,
+                actual=tuple(state[key].shape), expected=tuple(target.shape),
             )
     unexpected = sorted(set(state) - set(expected))
     if unexpected:
         raise CheckpointError(
             f"{path}: unexpected key {unexpected[0]} (shape {tuple(state[unexpected[0]].shape)}): "
-            f"the checkpoint has parts this model does not; check the layout or config"
+            f"the checkpoint has parts this model does not, so check the layout or config",
+            key="error.unexpected_key", path=str(path), name=unexpected[0], shape=tuple(state[unexpected[0]].shape),
         )
 
     with torch.no_grad():
@@ -214,7 +228,8 @@ def _read_folder(folder: Path) -> tuple[StateDict, dict[str, Any]]:
     if len(pth) == 1:
         return _read_torch(pth[0]), settings
     raise CheckpointError(
-        f"no weights found in folder {folder}: expected model.safetensors, pytorch_model.bin or one .pth file"
+        f"no weights found in folder {folder}: expected model.safetensors, pytorch_model.bin or one .pth file",
+        key="error.no_weights", path=str(folder),
     )
 
 
@@ -226,13 +241,19 @@ def _read_safetensors(path: Path) -> tuple[StateDict, dict[str, Any]]:
             metadata = handle.metadata() or {}
         state = load_safetensors(str(path))
     except (SafetensorError, OSError, ValueError) as error:
-        raise CheckpointError(f"cannot read {path} as safetensors ({_first_line(error)}): pass a valid checkpoint") from None
+        raise CheckpointError(
+            f"cannot read {path} as safetensors ({_first_line(error)}): pass a valid checkpoint",
+            key="error.bad_safetensors", path=str(path),
+        ) from None
     settings = {}
     if CONFIG_METADATA_KEY in metadata:
         try:
             settings = json.loads(metadata[CONFIG_METADATA_KEY])
         except json.JSONDecodeError:
-            raise CheckpointError(f"{path}: invalid {CONFIG_METADATA_KEY} metadata: re-save the checkpoint") from None
+            raise CheckpointError(
+                f"{path}: invalid {CONFIG_METADATA_KEY} metadata: re-save the checkpoint",
+                key="error.bad_metadata", path=str(path),
+            ) from None
     return state, settings
 
 
@@ -240,8 +261,15 @@ def _read_torch(path: Path) -> StateDict:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for foreign or unsafe files
+        if "weights_only" in str(error):
+            raise CheckpointError(
+                f"{path} contains Python objects besides tensors, which are not loaded for safety: "
+                f"pass a plain state dict saved with torch.save(model.state_dict())",
+                key="error.unsafe_pickle", path=str(path),
+            ) from None
         raise CheckpointError(
-            f"cannot read {path} as a PyTorch state dict ({_first_line(error)}): pass a MiniMind .pth or model folder"
+            f"cannot read {path} as a PyTorch state dict: pass a MiniMind .pth or model folder",
+            key="error.bad_torch_file", path=str(path),
         ) from None
     if isinstance(loaded, dict):
         for wrapper in ("model", "state_dict", "model_state_dict"):
@@ -249,7 +277,10 @@ def _read_torch(path: Path) -> StateDict:
                 loaded = loaded[wrapper]
                 break
     if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
-        raise CheckpointError(f"{path} holds no state dict of tensors: pass a MiniMind .pth saved with model.state_dict()")
+        raise CheckpointError(
+            f"{path} holds no state dict of tensors: pass a MiniMind .pth saved with model.state_dict()",
+            key="error.no_state_dict", path=str(path),
+        )
     return loaded
 
 
@@ -259,9 +290,15 @@ def _read_config_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"invalid JSON in {path} ({_first_line(error)}): fix or remove the file") from None
+        raise CheckpointError(
+            f"invalid JSON in {path} ({_first_line(error)}): fix or remove the file",
+            key="error.bad_json", path=str(path),
+        ) from None
     if not isinstance(data, dict):
-        raise CheckpointError(f"{path} is not a JSON object of config keys: fix or remove the file")
+        raise CheckpointError(
+            f"{path} is not a JSON object of config keys: fix or remove the file",
+            key="error.bad_json", path=str(path),
+        )
     return data
 
 
@@ -277,7 +314,10 @@ def _config_overrides(config: MiniMindConfig | dict | str | Path | None) -> dict
 
 def _missing_config(path: Path) -> dict[str, Any]:
     if not path.exists():
-        raise CheckpointError(f"config not found: {path}: pass a JSON file of MiniMindConfig keyword arguments")
+        raise CheckpointError(
+            f"config not found: {path}: pass a JSON file of MiniMindConfig keyword arguments",
+            key="error.config_not_found", path=str(path),
+        )
     return {}
 
 
@@ -295,7 +335,8 @@ def _reject_v1_layout(state: StateDict, path: Path) -> None:
     if any(key.startswith("tok_embeddings") or ".attention.wq." in key for key in state):
         raise CheckpointError(
             f"{path} uses the MiniMind v1 layout (tok_embeddings, attention.wq), which is not supported: "
-            f"convert it to the MiniMind2 key names"
+            f"convert it to the MiniMind2 key names",
+            key="error.v1_layout", path=str(path),
         )
 
 

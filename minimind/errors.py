@@ -1,8 +1,19 @@
-"""Exceptions with one-line messages that name the bad value and the fix."""
+"""Exceptions with one-line messages that name the bad value and the fix.
+
+Each error may carry a catalogue `key` and its `params`, so the command line can show the
+message in the user's language; `str(error)` is always the English message.
+"""
+
+from __future__ import annotations
 
 
 class MiniMindError(ValueError):
     """Base class for input errors the command line reports in one line."""
+
+    def __init__(self, message: str, key: str | None = None, **params):
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 class CheckpointError(MiniMindError):

@@ -69,7 +69,8 @@ class MiniMindModel(nn.Module):
         if start + T > limit:
             raise SequenceTooLongError(
                 f"sequence needs {start + T} positions but max_position_embeddings is {limit}: "
-                f"shorten the input to at most {limit - start} tokens"
+                f"shorten the input to at most {limit - start} tokens",
+                key="error.sequence_too_long", needed=start + T, limit=limit, available=limit - start,
             )
 
         h = self.embed(self.dropout(self.embed_tokens(input_ids)))  # (B, T, hidden)

@@ -1,0 +1,1 @@
+"""The `mmtrace` command line: one module per subcommand, `cmd_NAME.py`."""
