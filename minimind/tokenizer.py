@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from minimind.errors import MiniMindError
 
@@ -52,7 +52,7 @@ class MiniMindTokenizer:
         self.bos_token_id = self._require_token(names["bos"])
         self.eos_token_id = self._require_token(names["eos"])
         self.pad_token_id = self._require_token(names["pad"])
-        self._special_ids = {token.id for token in _added_tokens(backend) if token.special}
+        self._special_ids = {token_id for token_id, token in backend.get_added_tokens_decoder().items() if token.special}
         self._byte_level = _is_byte_level(backend)
         self._byte_decoder = {char: byte for byte, char in _bytes_to_unicode().items()}
 
@@ -72,10 +72,11 @@ class MiniMindTokenizer:
     def token_labels(self, ids: Sequence[int]) -> list[str]:
         """Return a readable label for each id, for tables and plots.
 
-        A label is the token's own text. Byte-level pieces that are not whole UTF-8
-        characters (part of a Chinese character, say) are shown as byte markers such as
-        `<0xE5><0xB0>`, and control characters as escapes such as `\\n`, so no label is
-        mojibake or invisible. Special tokens keep their names, as in `<|im_start|>`.
+        A label is the token's own text, leading space included (" Lily"). A byte-level
+        piece that is not a whole UTF-8 character (part of a Chinese character, say) shows
+        as byte markers such as `<0xE5><0xB0>`, so no label is mojibake. Control characters
+        become escapes such as `\\n`, and a label of spaces only becomes "␣" per space.
+        Special tokens keep their names, as in `<|im_start|>`.
         """
         return [self._label(int(token_id)) for token_id in ids]
 
@@ -139,16 +140,25 @@ def load_tokenizer(path: str | Path | None = None) -> MiniMindTokenizer:
     return MiniMindTokenizer(backend, file, _special_tokens_from_config(file.parent / TOKENIZER_CONFIG_FILE))
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Tokenizer:
+def train_tokenizer(texts: Sequence[str], vocab_size: int) -> Tokenizer:
     """Train a byte-level BPE on `texts` in upstream MiniMind's tokenizer.json layout.
 
     Every one of the 256 bytes is in the vocabulary, so any text encodes without unknown
-    tokens. The result has ids 0-2 set to MiniMind's special tokens.
+    tokens, and ids 0-2 are MiniMind's special tokens. While training, each non-ASCII
+    character is its own pre-token, so merges never join two Chinese characters. Chinese
+    text therefore encodes one token per character (or bytes, for unseen characters), which
+    keeps names such as 小红 visible as tokens instead of fused into phrases like 看见了小红.
+    The saved file uses the plain ByteLevel pre-tokenizer, which encodes the same way because
+    no learned merge crosses a character boundary. The vocabulary stops short of
+    `vocab_size` when no pair is left to merge.
     """
     if vocab_size < 256 + len(SPECIAL_TOKENS):
         raise ValueError(f"vocab_size {vocab_size} is too small: a byte-level BPE needs at least {256 + len(SPECIAL_TOKENS)}")
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Split(Regex(r"[^\x00-\x7F]"), behavior="isolated"), byte_level]
+    )
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -157,6 +167,13 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Tokenizer:
         show_progress=False,
     )
     backend.train_from_iterator(texts, trainer=trainer)
+    sample = list(texts[:200])
+    split_ids = [encoding.ids for encoding in backend.encode_batch(sample, add_special_tokens=False)]
+    backend.pre_tokenizer = byte_level
+    plain_ids = [encoding.ids for encoding in backend.encode_batch(sample, add_special_tokens=False)]
+
+    if split_ids != plain_ids:
+        raise RuntimeError("trained merges cross a character boundary: the saved tokenizer would encode differently")
     for expected_id, token in enumerate(SPECIAL_TOKENS):
         if backend.token_to_id(token) != expected_id:
             raise RuntimeError(f"trained tokenizer put {token} at id {backend.token_to_id(token)}, not {expected_id}")
@@ -209,10 +226,6 @@ def _special_tokens_from_config(path: Path) -> dict[str, str]:
     return names
 
 
-def _added_tokens(backend: Tokenizer) -> list:
-    return list(backend.get_added_tokens_decoder().values())
-
-
 def _is_byte_level(backend: Tokenizer) -> bool:
     settings = json.loads(backend.to_str()).get("pre_tokenizer") or {}
     if settings.get("type") == "ByteLevel":
@@ -223,8 +236,8 @@ def _is_byte_level(backend: Tokenizer) -> bool:
 def _bytes_to_unicode() -> dict[int, str]:
     """Return the byte -> printable character table of byte-level BPE (GPT-2's scheme).
 
-    Printable Latin-1 bytes stand for themselves; the other 68 bytes are mapped, in byte
-    order, to U+0100 onwards, which is how `tokenizers`' ByteLevel spells them (Ġ is a space).
+    Printable Latin-1 bytes stand for themselves. The other 68 bytes map, in byte order, to
+    U+0100 onwards, as in `tokenizers`' ByteLevel vocabulary (Ġ is a space).
     """
     printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     table = {byte: chr(byte) for byte in printable}
@@ -237,6 +250,8 @@ def _bytes_to_unicode() -> dict[int, str]:
 
 
 def _escape_controls(text: str) -> str:
+    if text and text.strip(" ") == "":
+        return "\u2423" * len(text)  # ␣, one per space
     escapes = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
     out = []
     for char in text:

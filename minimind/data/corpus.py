@@ -2,9 +2,9 @@
 
 The stories are built from the templates and word lists in `wordlists_en` and
 `wordlists_zh` only. Each story keeps returning to the same two characters, one girl and
-one boy, so a model trained on them has concrete reasons to attend back: to copy a name it
-has seen, to resolve he/she (他/她) to the only name of that gender, and to repeat the toy,
-food or place introduced earlier.
+one boy. A model trained on them therefore has concrete reasons to attend back: to copy a
+name it has seen, to resolve he/she (他/她) to the only name of that gender, and to repeat
+the toy, food or place introduced earlier.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from types import ModuleType
 
 from minimind.data import wordlists_en, wordlists_zh
 
-# The training run draws its stories from TRAIN_SEED only; held-out stories use
-# HELDOUT_SEED, which no training step ever sees.
+# The training run draws its stories from TRAIN_SEED only. Held-out stories come from
+# HELDOUT_SEED, which training never uses.
 TRAIN_SEED = 0
 HELDOUT_SEED = 1
 
@@ -31,6 +31,7 @@ class Story:
     text: str
     lang: str  # "en" or "zh"
     cast: dict[str, str]  # template placeholder -> value, e.g. "A" -> main character's name
+    plot: int  # index into the language pack's PLOTS
 
 
 def generate_story_records(count: int, seed: int, lang: str = "both") -> list[Story]:
@@ -62,14 +63,14 @@ def generate_stories(count: int, seed: int, lang: str = "both") -> list[str]:
 def _generate_story(rng: random.Random, lang: str) -> Story:
     pack = LANGUAGE_PACKS[lang]
     cast = pack.make_cast(rng)
-    plot = rng.choice(pack.PLOTS)
+    plot_index = rng.randrange(len(pack.PLOTS))
 
     sentences = []
-    for beat in plot:
+    for beat in pack.PLOTS[plot_index]:
         options = beat
         if beat[0] == pack.OPTIONAL:
             options = beat[1:]
             if rng.random() < 0.5:
                 continue
         sentences.append(rng.choice(options).format(**cast))
-    return Story(text=pack.SENTENCE_SEPARATOR.join(sentences), lang=lang, cast=cast)
+    return Story(text=pack.SENTENCE_SEPARATOR.join(sentences), lang=lang, cast=cast, plot=plot_index)

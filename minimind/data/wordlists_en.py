@@ -2,10 +2,10 @@
 
 Every plot is a list of beats. A beat is a tuple of alternative sentences, and the
 generator picks one of them per story. A beat whose first entry is `OPTIONAL` may be left
-out. Placeholders in braces are filled from the cast that `make_cast` draws: `{A}` is the
-main character, `{B}` the friend (always of the other gender, so every pronoun has exactly
-one possible antecedent), `{P}` a pet's name, and `{obj}`, `{food}`, `{place}` the things
-and places the story keeps coming back to.
+out. Placeholders in braces are filled from the cast that `make_cast` draws. `{A}` is the
+main character and `{B}` the friend. The friend is always of the other gender, so every
+pronoun has exactly one possible antecedent. `{P}` is a pet's name, and `{obj}`, `{food}`
+and `{place}` are the things and places the story keeps coming back to.
 """
 
 from __future__ import annotations

@@ -55,14 +55,17 @@ def load_model_and_tokenizer(args: argparse.Namespace):
     return model, tokenizer
 
 
-def encode_prompt(tokenizer, model, prompt: str | None, reserve: int = 0) -> torch.Tensor:
+def encode_prompt(tokenizer, model, prompt: str | None, reserve: int = 0, add_bos: bool = True) -> torch.Tensor:
     """Encode `prompt` as (1, T) ids, rejecting an empty prompt or one longer than the model allows.
 
+    The bos token goes first, as in every MiniMind training window, unless `add_bos` is False.
     `reserve` positions are kept free for tokens generated after the prompt.
     """
     if prompt is None or not prompt.strip():
         raise MiniMindError("the prompt is empty: pass some text with --prompt", key="error.empty_prompt")
     ids = tokenizer.encode(prompt)
+    if add_bos and tokenizer.bos_token_id is not None:
+        ids = [tokenizer.bos_token_id, *ids]
     limit = model.config.max_position_embeddings - reserve
     if len(ids) > limit:
         raise MiniMindError(
