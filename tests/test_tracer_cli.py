@@ -1,0 +1,99 @@
+"""`mmtrace trace` and `mmtrace info TRACE` run end to end on real checkpoints and files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from tracer import open_trace
+from tracer.cli.main import main
+
+from .conftest import PARITY
+
+CHECKPOINT = str(PARITY / "m3_dense" / "model.pth")
+TOY = str(Path(__file__).parent / "upstream_toy")
+
+
+def test_trace_writes_file(tmp_path, capsys):
+    out = tmp_path / "run.mmtrace"
+    status = main(["--lang", "en", "trace", "--ids", "1,9,33,70", "--checkpoint", CHECKPOINT, "--sites", "layers.*.attn.*", "--sites", "logits", "-o", str(out)])
+    assert status == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    trace = open_trace(out)
+    assert trace.tokens.ids == ((1, 9, 33, 70),)
+    assert trace.sites()[-1] == "logits"
+    assert all(".attn." in site for site in trace.sites()[:-1])
+    assert trace["layers.0.attn.probs"].shape == (1, 4, 4, 4)
+
+
+def test_trace_generate_stats_dtype(tmp_path):
+    out = tmp_path / "gen.mmtrace"
+    assert main(["trace", "--ids", "1 9 33", "--checkpoint", CHECKPOINT, "--generate", "3", "--mode", "full", "--dtype", "bfloat16", "-o", str(out)]) == 0
+    trace = open_trace(out)
+    assert len(trace.passes) == 4
+    assert trace["layers.1.attn.probs", 3].dtype == torch.bfloat16
+
+    stats = tmp_path / "stats.mmtrace"
+    assert main(["trace", "--ids", "1,9,33", "--checkpoint", CHECKPOINT, "--mode", "stats", "--grads", "-o", str(stats)]) == 0
+    trace = open_trace(stats)
+    assert trace.mode == "stats"
+    assert trace.step("embed").grad_stats is not None
+    assert stats.stat().st_size < out.stat().st_size
+
+
+def test_trace_upstream(tmp_path, capsys):
+    out = tmp_path / "up.mmtrace"
+    assert main(["--lang", "en", "trace", "--upstream", TOY, "--checkpoint", CHECKPOINT, "--ids", "1,9,33,70", "-o", str(out)]) == 0
+    trace = open_trace(out)
+    assert trace.info.source == "upstream"
+    assert trace.step("layers.0.attn.probs").derived
+
+    assert main(["--lang", "en", "info", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any("upstream" in line for line in lines)
+    assert any("layers.0.attn.probs *" in line for line in lines)
+
+
+def test_info_describes_trace(tmp_path, capsys):
+    out = tmp_path / "run.mmtrace"
+    main(["trace", "--ids", "1,9,33", "--checkpoint", CHECKPOINT, "--generate", "2", "-o", str(out)])
+    capsys.readouterr()
+    assert main(["--lang", "en", "info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "minimind-3" in text
+    assert "then 2 generated tokens" in text
+    assert "layers.1.attn.probs" in text
+    assert main(["--lang", "zh", "info", str(out)]) == 0
+    assert "前向" in capsys.readouterr().out
+
+
+def test_errors_are_one_line_and_write_nothing(tmp_path, capsys):
+    out = tmp_path / "run.mmtrace"
+    cases = [
+        (["--ids", "1,999", "--checkpoint", CHECKPOINT], "token id 999"),
+        (["--ids", "1,a", "--checkpoint", CHECKPOINT], "--ids"),
+        (["--ids", "1,9", "--checkpoint", CHECKPOINT, "--sites", "layers.*.atn.q"], "layers.*.atn.q"),
+        (["--ids", "1,9", "--checkpoint", CHECKPOINT, "--generate", "-2"], "--generate -2"),
+        (["--ids", "1,9", "--upstream", TOY], "--checkpoint"),
+        (["--ids", "1,9", "--upstream", str(tmp_path), "--checkpoint", CHECKPOINT], "model_minimind.py not found"),
+        (["--ids", "1,9", "--checkpoint", str(tmp_path / "absent.pth")], "not found"),
+    ]
+    for arguments, fragment in cases:
+        assert main(["--lang", "en", "trace", *arguments, "-o", str(out)]) == 2, arguments
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert fragment in err, err
+    assert list(tmp_path.iterdir()) == []
+
+    assert main(["--lang", "zh", "trace", "--ids", "1,9", "--checkpoint", CHECKPOINT, "--sites", "nothing.here", "-o", str(out)]) == 2
+    assert "没有位点匹配" in capsys.readouterr().err
+
+
+def test_info_rejects_bad_trace(tmp_path, capsys):
+    bad = tmp_path / "bad.mmtrace"
+    bad.write_bytes(b"\x00" * 64)
+    assert main(["--lang", "en", "info", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert str(bad) in err
