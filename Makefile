@@ -17,4 +17,4 @@ benchmark: setup
 	$(PY) benchmarks/trace_overhead.py
 
 clean:
-	rm -rf renders/*.mp4 renders/*.png renders/*.json renders/*.mmtrace
+	find renders -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

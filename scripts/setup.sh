@@ -10,6 +10,7 @@ APT_PACKAGES=(
     libpango1.0-dev libcairo2-dev pkg-config
     texlive-latex-base texlive-latex-recommended texlive-latex-extra dvisvgm
     fonts-noto-cjk
+    chromium  # headless browser for the lecture page's tests
 )
 
 missing=()
