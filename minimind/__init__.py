@@ -22,11 +22,15 @@ def load_tokenizer(path=None):
     return _load(path)
 
 
-def load_default_model(dtype=None):
-    """Load the small MiniMind model that ships with the package, in eval mode."""
+def load_default_model(dtype=None, config=None):
+    """Load the small MiniMind model that ships with the package, in eval mode.
+
+    `config` overrides settings the weights do not fix (such as `inference_rope_scaling`),
+    as in `load_checkpoint`.
+    """
     import torch
 
-    return load_checkpoint(DEFAULT_MODEL_DIR, dtype=dtype or torch.float32)
+    return load_checkpoint(DEFAULT_MODEL_DIR, config=config, dtype=dtype or torch.float32)
 
 
 __all__ = [

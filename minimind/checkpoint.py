@@ -144,7 +144,13 @@ def _sizes_from_shapes(state: StateDict, settings: dict[str, Any], path: Path) -
         sizes["num_key_value_heads"] = k_proj.shape[0] // head_dim
     else:
         # minimind2's head_dim is hidden // heads, and the head count is not in any shape.
-        heads = settings.get("num_attention_heads") or 8
+        heads = settings.get("num_attention_heads")
+        if heads is None:
+            heads = 8
+            logger.warning(
+                "%s: minimind2 weights do not show the head count, so num_attention_heads=8 is assumed; "
+                "pass a config.json beside the file or --config if the model was trained with another", path,
+            )
         head_dim = embed.shape[1] // heads
         if k_proj.shape[0] % head_dim:
             raise CheckpointError(
@@ -261,7 +267,8 @@ def _read_torch(path: Path) -> StateDict:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for foreign or unsafe files
-        if "weights_only" in str(error):
+        # A pickle naming a class that is not allowed; any other unpickler error is a foreign file.
+        if "Unsupported global" in str(error):
             raise CheckpointError(
                 f"{path} contains Python objects besides tensors, which are not loaded for safety: "
                 f"pass a plain state dict saved with torch.save(model.state_dict())",

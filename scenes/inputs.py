@@ -94,6 +94,7 @@ def load_trace(trace=None, prompt: str | None = None, lang: str = "en", **model_
         from tracer import open_trace
 
         return open_trace(trace)
-    text = prompt or DEFAULT_PROMPTS.get(lang, DEFAULT_PROMPTS["en"])
+    # Only a missing prompt means the default one; an empty --prompt is rejected by the tracer.
+    text = prompt if prompt is not None else DEFAULT_PROMPTS.get(lang, DEFAULT_PROMPTS["en"])
     logger.debug("tracing %r for the scene", text)
     return trace_prompt_text(text, **model_options)

@@ -195,7 +195,11 @@ def render_scene(scene_id: str, trace=None, options: RenderOptions | None = None
     # Data extraction runs before manim starts, so focus errors surface as one-line errors.
     scene_class.extract(loaded, focus, labeler=labeler)
 
-    work = Path(tempfile.mkdtemp(prefix=".render-", dir=target.parent))
+    try:
+        work = Path(tempfile.mkdtemp(prefix=".render-", dir=target.parent))
+    except OSError as error:
+        raise _error("render.error.output_unwritable", path=str(target), folder=str(target.parent),
+                     detail=error.strerror or str(error)) from None
     started = time.perf_counter()
     progress = _BeatProgress(scene_id, len(scene_class.beats), options.progress and options.format != "png")
     try:

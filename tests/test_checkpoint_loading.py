@@ -72,6 +72,14 @@ def test_foreign_file_rejected(tmp_path):
         load_checkpoint(path)
 
 
+def test_png_is_foreign_not_unsafe(tmp_path):
+    # Garbage bytes also fail torch's safe unpickler; only a disallowed class is "Python objects".
+    path = tmp_path / "picture.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    with pytest.raises(CheckpointError, match="cannot read .*picture.png as a PyTorch state dict"):
+        load_checkpoint(path)
+
+
 def test_pickled_object_not_unpickled(tmp_path):
     path = tmp_path / "evil.pth"
     torch.save({"model.embed_tokens.weight": torch.zeros(2, 2), "extra": object()}, path)

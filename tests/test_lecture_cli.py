@@ -165,6 +165,7 @@ def test_interrupted_lecture_resumes(toy_trace, tmp_path):
         (["--trace", "missing.mmtrace"], "trace file not found: missing.mmtrace"),
         (["--scenes", "rmsnorm,nope"], "unknown scene 'nope'"),
         (["--quality", "8k"], "invalid choice: '8k'"),
+        (["--prompt", " "], "the prompt is empty"),
     ],
 )
 def test_lecture_bad_option(tmp_path, args, expected):

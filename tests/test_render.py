@@ -121,10 +121,33 @@ def test_cli_missing_trace_exit_2(tmp_path, capsys):
     assert "absent.mmtrace" in capsys.readouterr().err
 
 
+def test_cli_empty_prompt_exit_2(tmp_path, capsys):
+    # An empty --prompt is bad input, not a request for the default prompt.
+    assert main(["--lang", "en", "render", "gqa", "--prompt", "", "--format", "png", "-o", str(tmp_path)]) == 2
+    assert "the prompt is empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cli_bad_output_suffix(trace_file, tmp_path, capsys):
     status = main(["render", "gqa", "--trace", str(trace_file), "--format", "png", "-o", str(tmp_path / "still.mp4")])
     assert status == 2
     assert ".png" in capsys.readouterr().err
+
+
+def test_cli_unwritable_folder_exit_2(trace_file, tmp_path, capsys, monkeypatch):
+    # Root ignores chmod, so fail the work folder's creation the way a read-only folder would.
+    import tempfile
+
+    def deny(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", deny)
+    status = main(["--lang", "en", "render", "gqa", "--trace", str(trace_file), "--format", "png", "-o", str(tmp_path / "g.png")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "not writable" in err, err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_output_folder_with_slash_is_created(trace_file, tmp_path):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from minimind import load_checkpoint
@@ -81,17 +83,30 @@ def test_views_of_one_buffer_save(tmp_path):
 
 
 _MEASURE_READ = """
-import sys
+import os, sys
 from tracer import open_trace
+
+path = os.path.realpath(sys.argv[1])
+
+def trace_resident():
+    # Resident bytes of the trace file's own mappings. RssFile would also count pages of
+    # libtorch that the first tensor op faults in, which depend on the page cache, not on us.
+    total, inside = 0, False
+    for line in open("/proc/self/smaps"):
+        parts = line.split()
+        if parts and not parts[0].endswith(":"):
+            inside = len(parts) > 5 and parts[5] == path
+        elif inside and parts[0] == "Rss:":
+            total += int(parts[1]) * 1024
+    return total
 
 def counters():
     status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
     io = dict(line.split(":", 1) for line in open("/proc/self/io").read().splitlines())
-    kib = lambda field: int(status[field].split()[0]) * 1024
-    return int(io["rchar"]), kib("RssFile"), kib("RssAnon")
+    return int(io["rchar"]), trace_resident(), int(status["RssAnon"].split()[0]) * 1024
 
 start = counters()
-trace = open_trace(sys.argv[1])
+trace = open_trace(path)
 tensor = trace[sys.argv[2]]
 tensor.sum()
 print(*[after - before for before, after in zip(start, counters())])
@@ -109,7 +124,7 @@ def test_reading_one_site_reads_only_it(tmp_path):
     assert size > 60e6
 
     # A fresh process, so memory freed earlier cannot hide what opening the file costs. It
-    # counts bytes read by read() calls and file-backed and anonymous resident memory.
+    # counts bytes read by read() calls, the trace file's resident pages and anonymous memory.
     result = subprocess.run(
         [sys.executable, "-c", _MEASURE_READ, str(path), "layers.1.attn_norm.rms_in"],
         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1],
@@ -128,6 +143,18 @@ def test_missing_folder_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_saved_file_follows_umask(tmp_path):
+    # safetensors writes owner-only files; a trace should be as readable as any other output.
+    trace = trace_prompt(_model(), None, [1, 2, 3], sites="logits")
+    old = os.umask(0o022)
+    try:
+        path = save_trace(trace, tmp_path / "run.mmtrace")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
 def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
     trace = trace_prompt(_model(), None, [1, 2, 3], sites="logits")
     target = tmp_path / "run.mmtrace"
@@ -144,6 +171,20 @@ def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
     _assert_one_line(caught, "No space left", str(target))
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["run.mmtrace"]
+
+
+def test_unwritable_folder_is_one_line(tmp_path, monkeypatch):
+    # safetensors raises SafetensorError, not OSError, for a folder it may not write to.
+    trace = trace_prompt(_model(), None, [1, 2, 3], sites="logits")
+
+    def deny(tensors, filename, metadata=None):
+        raise SafetensorError("Error while serializing: I/O error: Permission denied (os error 13)")
+
+    monkeypatch.setattr(tracefile, "save_file", deny)
+    with pytest.raises(TraceError) as caught:
+        save_trace(trace, tmp_path / "run.mmtrace")
+    _assert_one_line(caught, "Permission denied", "run.mmtrace")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_truncated_file(tmp_path):

@@ -75,6 +75,7 @@ def test_errors_are_one_line_and_write_nothing(tmp_path, capsys):
         (["--ids", "1,a", "--checkpoint", CHECKPOINT], "--ids"),
         (["--ids", "1,9", "--checkpoint", CHECKPOINT, "--sites", "layers.*.atn.q"], "layers.*.atn.q"),
         (["--ids", "1,9", "--checkpoint", CHECKPOINT, "--generate", "-2"], "--generate -2"),
+        (["--ids", "1,9", "--checkpoint", CHECKPOINT, "--generate", "100000000"], "pass a smaller --generate"),
         (["--ids", "1,9", "--upstream", TOY], "--checkpoint"),
         (["--ids", "1,9", "--upstream", str(tmp_path), "--checkpoint", CHECKPOINT], "model_minimind.py not found"),
         (["--ids", "1,9", "--checkpoint", str(tmp_path / "absent.pth")], "not found"),
@@ -97,3 +98,47 @@ def test_info_rejects_bad_trace(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert str(bad) in err
+
+
+def test_config_applies_to_embedded_model(tmp_path, capsys):
+    # --config without --checkpoint must reach the embedded model (YaRN on vs off).
+    config = tmp_path / "yarn.json"
+    config.write_text('{"inference_rope_scaling": true, "max_position_embeddings": 32768}', encoding="utf-8")
+    assert main(["--lang", "en", "info", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "YaRN on" in out
+    assert "32768" in out
+
+
+def test_generate_rejects_bad_sampling_options(capsys):
+    # Checked before the model loads: temperature 0 used to crash in torch.multinomial.
+    cases = [
+        (["--temperature", "0"], "--temperature 0.0"),
+        (["--top-p", "7"], "--top-p 7.0"),
+        (["--top-k", "-1"], "--top-k -1"),
+        (["--max-new-tokens", "-1"], "--max-new-tokens -1"),
+        (["--repetition-penalty", "0"], "--repetition-penalty 0.0"),
+    ]
+    for arguments, fragment in cases:
+        assert main(["--lang", "en", "generate", "--prompt", "Lily", *arguments]) == 2, arguments
+        captured = capsys.readouterr()
+        assert captured.err.count("\n") == 1, captured.err
+        assert fragment in captured.err, captured.err
+        assert captured.out == ""
+
+
+def test_closed_pipe_is_quiet(tmp_path):
+    # `mmtrace info run.mmtrace | head -1`: the reader leaves early; no traceback may follow.
+    import subprocess
+    import sys
+
+    trace = tmp_path / "run.mmtrace"
+    assert main(["trace", "--ids", "1,9,33", "--checkpoint", CHECKPOINT, "-o", str(trace)]) == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracer.cli.main", "info", str(trace)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1],
+    )
+    process.stdout.close()  # before the child has written anything
+    err = process.stderr.read().decode()
+    assert process.wait() == 141, err
+    assert "Traceback" not in err, err

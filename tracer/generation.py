@@ -54,10 +54,18 @@ def encode_prompt(model: nn.Module, tokenizer, prompt: str | Sequence[int] | tor
             vocab=vocab,
         )
     limit = model.config.max_position_embeddings - reserve
+    if limit < 1:
+        raise TraceError(
+            f"--generate {reserve} leaves no room for the prompt (max_position_embeddings "
+            f"{model.config.max_position_embeddings}): pass a smaller --generate",
+            key="trace.error.generate_too_many",
+            count=reserve,
+            limit=model.config.max_position_embeddings,
+        )
     if ids.shape[1] > limit:
         raise TraceError(
             f"the prompt has {ids.shape[1]} tokens but at most {limit} fit (max_position_embeddings "
-            f"{model.config.max_position_embeddings} minus {reserve} to generate): shorten the prompt",
+            f"{model.config.max_position_embeddings} minus {reserve} to generate): shorten the prompt or generate fewer tokens",
             key="trace.error.too_long",
             tokens=ids.shape[1],
             limit=limit,

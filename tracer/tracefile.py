@@ -28,6 +28,12 @@ SCHEMA_VERSION = 1
 SUFFIX = ".mmtrace"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_trace(trace: Trace, path: str | os.PathLike) -> Path:
     """Write `trace` to `path` atomically and return the path.
 
@@ -48,10 +54,12 @@ def save_trace(trace: Trace, path: str | os.PathLike) -> Path:
     tmp = folder / f".{path.name}.{os.getpid()}.tmp"
     try:
         save_file(tensors, str(tmp), metadata=metadata)
+        # safetensors creates the file owner-only; give it the mode a plain open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except OSError as error:
+    except (OSError, SafetensorError) as error:  # safetensors reports I/O failures as its own error
         raise TraceError(
-            f"cannot write trace {path} ({error.strerror or error}): pass a writable output path",
+            f"cannot write trace {path} ({getattr(error, 'strerror', None) or error}): pass a writable output path",
             key="trace.error.write_failed",
             path=str(path),
         ) from None

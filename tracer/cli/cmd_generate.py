@@ -7,6 +7,8 @@ import sys
 
 import torch
 
+from minimind.errors import MiniMindError
+
 from ..i18n import t
 from .common import add_model_options, encode_prompt, load_model_and_tokenizer
 
@@ -28,7 +30,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Reject sampling options that would crash the sampler or silently mean something else."""
+    rules = (
+        ("max_new_tokens", args.max_new_tokens, args.max_new_tokens >= 0, "--max-new-tokens {value} is negative: pass a count of 0 or more"),
+        ("temperature", args.temperature, args.greedy or args.temperature > 0, "--temperature {value} is not above 0: pass a positive temperature such as 0.85, or --greedy"),
+        ("top_k", args.top_k, args.top_k >= 0, "--top-k {value} is negative: pass 0 for all tokens or a positive count"),
+        ("top_p", args.top_p, 0 < args.top_p <= 1, "--top-p {value} is not in (0, 1]: pass a probability such as 0.85"),
+        ("repetition_penalty", args.repetition_penalty, args.repetition_penalty > 0, "--repetition-penalty {value} is not above 0: pass a factor such as 1.0 (no penalty) or 1.2"),
+    )
+    for name, value, ok, message in rules:
+        if not ok:
+            raise MiniMindError(message.format(value=value), key=f"generate.error.{name}", value=value)
+
+
 def run(args: argparse.Namespace) -> int:
+    check_options(args)
     model, tokenizer = load_model_and_tokenizer(args)
     ids = encode_prompt(tokenizer, model, args.prompt)
     generator = torch.Generator().manual_seed(args.seed)

@@ -49,7 +49,7 @@ def describe_model(model, source: str) -> list[str]:
         (t("info.ffn"), ffn),
         (t("info.vocab"), str(c.vocab_size)),
         (t("info.positions"), str(c.max_position_embeddings)),
-        (t("info.rope"), t("info.rope_value", theta=c.rope_theta, yarn=t("info.on") if c.inference_rope_scaling else t("info.off"))),
+        (t("info.rope"), t("info.rope_value", theta=c.rope_theta, yarn=_yarn_state(c))),
         (t("info.norm"), f"{c.rms_norm_eps:g}"),
         (t("info.params"), t("info.params_value", count=count, millions=count / 1e6)),
     ]
@@ -58,6 +58,17 @@ def describe_model(model, source: str) -> list[str]:
     for label, value in rows:
         lines.append(f"  {label}{' ' * (width - _display_width(label))}  {value}")
     return lines
+
+
+def _yarn_state(config) -> str:
+    # MiniMind applies YaRN only when the RoPE tables are longer than the original length.
+    scaling = config.rope_scaling
+    if scaling is None:
+        return t("info.off")
+    original = scaling["original_max_position_embeddings"]
+    if config.max_position_embeddings <= original:
+        return t("info.yarn_inactive", original=original)
+    return t("info.on")
 
 
 def _display_width(text: str) -> int:

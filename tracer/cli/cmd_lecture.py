@@ -57,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
     if args.trace is not None:
         _check_trace(args.trace)
     else:
-        make_trace = prompt_trace_maker(args.prompt or DEFAULT_PROMPTS[lang], args)
+        # Checked before the folder is made; only a missing --prompt means the default one.
+        if args.prompt is not None and not args.prompt.strip():
+            raise MiniMindError("the prompt is empty: pass some text with --prompt", key="error.empty_prompt")
+        make_trace = prompt_trace_maker(args.prompt if args.prompt is not None else DEFAULT_PROMPTS[lang], args)
 
     request = LectureRequest(
         out_dir=out,

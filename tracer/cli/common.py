@@ -23,7 +23,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 def load_model(args: argparse.Namespace):
     """Load the checkpoint named by the options, or the embedded default model."""
     if args.checkpoint is None:
-        return load_default_model()
+        return load_default_model(config=args.config)
     if not args.checkpoint.exists():
         raise CheckpointError(
             f"checkpoint not found: {args.checkpoint}: pass an existing .pth, .safetensors or model folder",
