@@ -104,7 +104,7 @@ def infer_config(state: StateDict, settings: dict[str, Any], path: Path) -> Mini
         given = settings.get(key)
         if given is not None and given != value:
             raise CheckpointError(
-                f"{path}: config says {key}={given} but the weights have {key}={value}: "
+                f"{path}: config sets {key}={given} but the weights have {key}={value}: "
                 f"fix or remove that key in the config",
                 key="error.config_conflict", path=str(path), name=key, given=given, actual=value,
             )
@@ -285,7 +285,7 @@ def _read_torch(path: Path) -> StateDict:
                 break
     if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
         raise CheckpointError(
-            f"{path} holds no state dict of tensors: pass a MiniMind .pth saved with model.state_dict()",
+            f"{path} contains no state dict of tensors: pass a MiniMind .pth saved with model.state_dict()",
             key="error.no_state_dict", path=str(path),
         )
     return loaded
