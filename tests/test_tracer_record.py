@@ -361,3 +361,18 @@ def test_copy_protects_from_later_edits():
         out.logits.zero_()
     assert torch.count_nonzero(by_reference.trace["logits"]) == 0
     assert torch.equal(by_copy.trace["logits"], expected)
+
+
+def test_weights_hash_sees_replaced_and_edited_weights():
+    model = _model()
+    first = weights_sha256(model)
+    model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone())
+    assert weights_sha256(model) == first  # same values, new tensor
+    model.model.norm.weight = torch.nn.Parameter(torch.full_like(model.model.norm.weight, 2.0))
+    replaced = weights_sha256(model)
+    assert replaced != first
+    with torch.no_grad():
+        model.model.norm.weight.mul_(0.5)
+    assert weights_sha256(model) not in (first, replaced)
+    model.model.norm.weight.data = torch.full_like(model.model.norm.weight, 2.0)
+    assert weights_sha256(model) == replaced

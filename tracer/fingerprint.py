@@ -7,29 +7,67 @@ import weakref
 
 import torch
 from torch import nn
+from torch.nn.modules import module as module_hooks
 
-_cache: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple, str]]" = weakref.WeakKeyDictionary()
+# Every trace asks for the hash, and walking the module tree to see whether the weights changed
+# costs about half a millisecond on MiniMind2-small, a noticeable part of the tracing overhead.
+# So the tensors of each model are listed once and then checked directly: in-place edits show
+# in their version counters and data pointers, and registering any parameter, buffer or
+# submodule anywhere (which is how weights get replaced) bumps `_structure_epoch`.
+_structure_epoch = 0
+
+
+def _bump_epoch(*_args) -> None:
+    global _structure_epoch
+    _structure_epoch += 1
+
+
+module_hooks.register_module_parameter_registration_hook(_bump_epoch)
+module_hooks.register_module_buffer_registration_hook(_bump_epoch)
+module_hooks.register_module_module_registration_hook(_bump_epoch)
+
+
+def structure_epoch() -> int:
+    """Return a counter that grows whenever any module registers a parameter, buffer or submodule."""
+    return _structure_epoch
+
+
+class _Entry:
+    """The cached hash of one model and what it was computed from."""
+
+    def __init__(self, epoch: int, tensors: list[torch.Tensor], signature: tuple, digest: str):
+        self.epoch = epoch
+        self.tensors = tensors
+        self.signature = signature
+        self.digest = digest
+
+
+_cache: "weakref.WeakKeyDictionary[nn.Module, _Entry]" = weakref.WeakKeyDictionary()
+
+
+def _signature(tensors: list[torch.Tensor]) -> tuple:
+    return tuple((t.data_ptr(), t._version, t.dtype, t.shape) for t in tensors)
 
 
 @torch.no_grad()
 def weights_sha256(model: nn.Module) -> str:
     """Return the SHA-256 of the state dict: each entry's name, dtype, shape and bytes, by name.
 
-    The result is cached per model and recomputed only when a tensor is replaced or changed
-    in place (tracked by its data pointer and version counter), because hashing a 100 MB
-    model takes a noticeable fraction of a second.
+    The result is cached per model and recomputed when a tensor is changed in place or
+    replaced, because hashing a 100 MB model takes a noticeable fraction of a second.
     """
-    # One walk over the modules, cheaper than state_dict(), because every trace asks for the hash.
-    signature = tuple(
-        (t.data_ptr(), t._version, t.dtype, t.shape)
-        for module in model.modules()
-        for tensors in (module._parameters, module._buffers)
-        for t in tensors.values()
-        if t is not None
-    )
-    cached = _cache.get(model)
-    if cached is not None and cached[0] == signature:
-        return cached[1]
+    entry = _cache.get(model)
+    if entry is not None and entry.epoch == _structure_epoch and entry.signature == _signature(entry.tensors):
+        return entry.digest
+
+    # Other libraries register buffers during their forward passes, which bumps the epoch, so
+    # the tensors are listed again and rehashed only when they really differ.
+    epoch = _structure_epoch
+    tensors = [t for m in model.modules() for group in (m._parameters, m._buffers) for t in group.values() if t is not None]
+    signature = _signature(tensors)
+    if entry is not None and entry.signature == signature:
+        _cache[model] = _Entry(epoch, tensors, signature, entry.digest)
+        return entry.digest
 
     state = model.state_dict(keep_vars=True)
     digest = hashlib.sha256()
@@ -39,5 +77,5 @@ def weights_sha256(model: nn.Module) -> str:
         if tensor.numel():
             digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
     result = digest.hexdigest()
-    _cache[model] = (signature, result)
+    _cache[model] = _Entry(epoch, tensors, signature, result)
     return result

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
-from functools import partial
 
 import torch
 from torch import nn
@@ -11,19 +11,30 @@ from torch import nn
 from minimind.probe import Probe
 
 from .errors import TraceError
+from .fingerprint import structure_epoch
 from .recorder import Recorder, pass_inputs
 from .sites import select, site_for_probe
 
 
+# model -> (structure epoch, {site: probe}); walking the module tree on every trace costs time.
+_site_tables: "weakref.WeakKeyDictionary[nn.Module, tuple[int, dict[str, Probe]]]" = weakref.WeakKeyDictionary()
+
+
 def model_sites(model: nn.Module) -> dict[str, Probe]:
     """Return {site name: probe module} for every probe of a MiniMindForCausalLM, in module order."""
+    cached = _site_tables.get(model)
+    if cached is not None and cached[0] == structure_epoch():
+        return dict(cached[1])
+
+    epoch = structure_epoch()
     sites = {}
     for path, module in model.named_modules():
         if isinstance(module, Probe):
             site = site_for_probe(path)
             if site is not None:
                 sites[site] = module
-    return sites
+    _site_tables[model] = (epoch, sites)
+    return dict(sites)
 
 
 class Tracer(Recorder):
@@ -85,7 +96,7 @@ class Tracer(Recorder):
         self._handles.append(self.model.register_forward_pre_hook(self._on_pass_start, with_kwargs=True))
         self._handles.append(self.model.register_forward_hook(self._on_pass_end, always_call=True))
         for site in self.sites:
-            self._handles.append(self._probes[site].register_forward_hook(partial(self._on_probe, site)))
+            self._handles.append(self._probes[site].register_forward_hook(_probe_hook(self._record, site)))
 
     def _on_pass_start(self, module, args, kwargs) -> None:
         input_ids, start = pass_inputs(module.forward, args, kwargs)
@@ -94,5 +105,11 @@ class Tracer(Recorder):
     def _on_pass_end(self, module, args, output) -> None:
         self._end_pass()
 
-    def _on_probe(self, site: str, module, inputs, output) -> None:
-        self._record(site, output)
+
+def _probe_hook(record, site: str):
+    """Return a forward hook that records a probe's output as `site` (one call, no extra frames)."""
+
+    def hook(module, inputs, output):
+        record(site, output)
+
+    return hook

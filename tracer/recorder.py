@@ -189,7 +189,10 @@ class Recorder:
     # --- steps -----------------------------------------------------------------------------
 
     def _record(self, site: str, tensor: torch.Tensor, derived: bool = False) -> None:
-        """Record `tensor` at `site` in the current pass: statistics always, the tensor in full mode."""
+        """Record `tensor` at `site` in the current pass: statistics always, the tensor in full mode.
+
+        This runs once per site and pass inside the forward pass, so it is kept short.
+        """
         if not isinstance(tensor, torch.Tensor):
             return
         if self._pass is None:
@@ -197,33 +200,35 @@ class Recorder:
             self._begin_pass(None, 0)
         key = (self._pass, site)
         if key in self._seen:
-            message = f"site {site} ran twice in pass {self._pass}; kept the first"
-            if message not in self._warnings:
-                logger.warning(message)
-                self._warnings.append(message)
+            self._warn_repeat(site)
             return
         self._seen.add(key)
 
-        stats, tensor_key = self._measure_and_store(site, tensor)
+        # The same tensor object often reaches several probes (a block's resid_post is the next
+        # block's resid_pre; q_normed is q without q_norm), so its statistics and storage are shared.
+        version = tensor._version
+        for seen, seen_version, stats, tensor_key in self._recent:
+            if seen is tensor and seen_version == version:
+                break
+        else:
+            stats = tensor_stats(tensor)
+            tensor_key = None
+            if self.mode == "full":
+                tensor_key = f"p{self._pass}/{site}"
+                self._tensors[tensor_key] = self._stored(tensor)
+            self._recent.insert(0, (tensor, version, stats, tensor_key))
+            del self._recent[_IDENTITY_CACHE_SIZE:]
+
         record = _Record(site, self._pass, tuple(tensor.shape), _dtype_name(tensor.dtype), stats, derived, tensor_key)
         self._records.append(record)
         if self.grads and tensor.requires_grad:
             tensor.register_hook(partial(self._on_grad, record))
 
-    def _measure_and_store(self, site: str, tensor: torch.Tensor) -> tuple[Stats, str | None]:
-        # The same tensor object often reaches consecutive probes (a block's resid_post is the next
-        # block's resid_pre; q_normed is q without q_norm), so its statistics and storage are shared.
-        for seen, version, stats, tensor_key in self._recent:
-            if seen is tensor and version == tensor._version:
-                return stats, tensor_key
-
-        stats = tensor_stats(tensor)
-        tensor_key = None
-        if self.mode == "full":
-            tensor_key = f"p{self._pass}/{site}"
-            self._tensors[tensor_key] = self._stored(tensor)
-        self._recent = [(tensor, tensor._version, stats, tensor_key), *self._recent[: _IDENTITY_CACHE_SIZE - 1]]
-        return stats, tensor_key
+    def _warn_repeat(self, site: str) -> None:
+        message = f"site {site} ran twice in pass {self._pass}; kept the first"
+        if message not in self._warnings:
+            logger.warning(message)
+            self._warnings.append(message)
 
     def _stored(self, tensor: torch.Tensor) -> torch.Tensor:
         tensor = tensor.detach()
@@ -247,7 +252,7 @@ class Recorder:
         for index, record in enumerate(self._records):
             info = site_info(record.site, len(record.shape))
             steps.append(
-                Step(
+                Step.fast(
                     index=index,
                     site=record.site,
                     pass_index=record.pass_index,
@@ -292,8 +297,8 @@ class Recorder:
                 self._warnings.append(f"pass {info.index} starts again at position 0; tokens show the later pass")
                 columns = {}
             batch = ids.shape[0]
-            for offset in range(ids.shape[1]):
-                columns[info.start + offset] = ids[:, offset].tolist()
+            for offset, column in enumerate(ids.t().tolist()):
+                columns[info.start + offset] = column
         positions = tuple(sorted(columns))
         rows = tuple(tuple(columns[p][row] for p in positions) for row in range(batch or 0))
         labels = tuple(tuple(self._labels(row)) for row in rows)
