@@ -376,3 +376,20 @@ def test_weights_hash_sees_replaced_and_edited_weights():
     assert weights_sha256(model) not in (first, replaced)
     model.model.norm.weight.data = torch.full_like(model.model.norm.weight, 2.0)
     assert weights_sha256(model) == replaced
+
+
+def test_full_mode_stats_on_first_read():
+    model = _model()
+    ids = _ids(batch=2)
+    with torch.no_grad():
+        with Tracer(model, mode="full") as full:
+            model(ids)
+        with Tracer(model, mode="stats") as stats_only:
+            model(ids)
+    probs = full.trace.step("layers.0.attn.probs").stats
+    assert probs.pending
+    assert probs.max <= 1.0
+    assert not probs.pending
+    assert [step.stats for step in full.trace] == [step.stats for step in stats_only.trace]
+    full.trace.close()
+    assert not any(getattr(step.stats, "pending", False) for step in full.trace)

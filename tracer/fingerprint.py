@@ -1,4 +1,4 @@
-"""A hash of a model's weights, so a trace says which weights produced it."""
+"""A hash of a model's weights, so that a trace records which weights produced it."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import torch
 from torch import nn
 from torch.nn.modules import module as module_hooks
 
-# Every trace asks for the hash, and walking the module tree to see whether the weights changed
-# costs about half a millisecond on MiniMind2-small, a noticeable part of the tracing overhead.
-# So the tensors of each model are listed once and then checked directly: in-place edits show
-# in their version counters and data pointers, and registering any parameter, buffer or
-# submodule anywhere (which is how weights get replaced) bumps `_structure_epoch`.
+# Every trace needs the hash. Walking the module tree to see whether the weights changed costs
+# about half a millisecond on MiniMind2-small, a noticeable part of the tracing overhead, so the
+# tensors of each model are listed once and then checked directly. In-place edits show in their
+# version counters and data pointers. Replacing a weight registers a parameter, and registering
+# any parameter, buffer or submodule anywhere bumps `_structure_epoch`.
 _structure_epoch = 0
 
 

@@ -52,7 +52,7 @@ class Tracer(Recorder):
       tokenizer: gives token labels (`token_labels`) and the prompt text (`decode`); None
         labels tokens by id.
       sites: None for every site, or a glob, a comma-separated list of globs, or a list of
-        them; each must select at least one site (see docs/sites.md and sites.matches).
+        them. Each must select at least one site (see docs/sites.md and sites.matches).
       mode: "full" keeps every tensor; "stats" keeps only the statistics (mean, std, RMS, min,
         max, NaN and Inf counts), which are recorded in both modes.
       dtype: storage dtype in full mode ("bfloat16", torch.float16, ...); None keeps each
@@ -61,6 +61,11 @@ class Tracer(Recorder):
         the `with` block, with gradients enabled.
       prompt: the prompt text to store; by default it is decoded from the first pass's ids.
       copy: store copies instead of references (see below).
+
+    In full mode the statistics of a tensor stored as computed (no `dtype` cast) are
+    computed from the stored tensor when first read, which keeps the traced forward pass
+    about as fast as the model's own. Stats mode computes them during the pass, since it
+    keeps no tensors to compute them from later.
 
     Each call of the model inside the block is one pass (`trace.passes`). Hooks are removed
     when the block ends, also after an exception. Hooks never return a value, so the model's

@@ -22,7 +22,7 @@ from torch import nn
 from .errors import TraceError
 from .fingerprint import weights_sha256
 from .sites import site_info
-from .stats import Stats, tensor_stats
+from .stats import LazyStats, Stats, tensor_stats
 from .trace import MemoryStore, PassInfo, Step, Tokens, Trace, TraceInfo
 
 logger = logging.getLogger(__name__)
@@ -204,18 +204,21 @@ class Recorder:
             return
         self._seen.add(key)
 
-        # The same tensor object often reaches several probes (a block's resid_post is the next
-        # block's resid_pre; q_normed is q without q_norm), so its statistics and storage are shared.
+        # The same tensor object often reaches several probes, so its statistics and storage are
+        # shared. A block's resid_post is the next block's resid_pre, and q_normed is q without q_norm.
         version = tensor._version
         for seen, seen_version, stats, tensor_key in self._recent:
             if seen is tensor and seen_version == version:
                 break
         else:
-            stats = tensor_stats(tensor)
             tensor_key = None
             if self.mode == "full":
                 tensor_key = f"p{self._pass}/{site}"
-                self._tensors[tensor_key] = self._stored(tensor)
+                stored = self._tensors[tensor_key] = self._stored(tensor)
+                # The stored tensor has the computed values unless it was cast for storage.
+                stats = LazyStats.of(stored) if stored.dtype == tensor.dtype else tensor_stats(tensor)
+            else:
+                stats = tensor_stats(tensor)
             self._recent.insert(0, (tensor, version, stats, tensor_key))
             del self._recent[_IDENTITY_CACHE_SIZE:]
 

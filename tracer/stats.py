@@ -14,7 +14,7 @@ other statistics over the finite values.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 
 import torch
 
@@ -67,8 +67,8 @@ def tensor_stats(x: torch.Tensor) -> Stats:
         # Small tensors cost dispatch, not arithmetic, so they get float64 for free.
         x = x.to(torch.float64)
 
-    # Each line below is one pass; they are kept few and plain because a trace makes
-    # about 25 of these calls per block, inside the traced forward pass.
+    # Each reduction below is one pass over memory. A trace makes about 25 of these calls per
+    # block inside the traced forward pass, so they are kept few.
     if x.dtype in _FULL_PRECISION and x.is_contiguous():
         flat = x.view(-1)
         total = flat.sum().item()
@@ -93,6 +93,44 @@ def tensor_stats(x: torch.Tensor) -> Stats:
     return Stats(n, mean, math.sqrt(max(variance, 0.0)), math.sqrt(mean_square), low, high, 0, 0)
 
 
+class LazyStats(Stats):
+    """Stats of a stored tensor, computed from it the first time any field is read.
+
+    A full-mode trace keeps every tensor anyway, so computing their statistics can wait
+    until someone reads them; the traced forward pass then costs less. The values are the
+    same as computing them at once, unless the stored tensor is edited in place before the
+    first read (the trace's tensor would then have changed as well).
+    """
+
+    @classmethod
+    def of(cls, tensor: torch.Tensor) -> "LazyStats":
+        """Return statistics of `tensor` that are computed on first use."""
+        stats = object.__new__(cls)
+        stats.__dict__["_tensor"] = tensor
+        return stats
+
+    @property
+    def pending(self) -> bool:
+        """True until the statistics have been computed."""
+        return "_tensor" in self.__dict__
+
+    def __getattr__(self, name: str):
+        # Called only for attributes not yet in __dict__: the fields, before the first read.
+        tensor = self.__dict__.pop("_tensor", None)
+        if tensor is None:
+            raise AttributeError(name)
+        self.__dict__.update(asdict(tensor_stats(tensor)))
+        return self.__dict__[name]
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Stats):
+            return NotImplemented
+        return astuple(self) == astuple(other)
+
+    def __hash__(self) -> int:
+        return hash(astuple(self))
+
+
 def _stats_with_non_finite(x: torch.Tensor) -> Stats:
     # float64 also absorbs an fp32 sum of squares that overflowed although every element is finite.
     x = x.to(torch.float64).flatten()
@@ -109,9 +147,11 @@ def _stats_with_non_finite(x: torch.Tensor) -> Stats:
 
 
 def _encode_float(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return value
+    if not isinstance(value, float) or math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
 
 
 def _decode_float(value) -> float:

@@ -34,7 +34,7 @@ class Step:
     shape: tuple[int, ...]  # shape as computed, e.g. (1, 8, 12, 12)
     dims: tuple[str, ...]  # one label per dimension, e.g. ("batch", "head", "query", "key")
     dtype: str  # dtype as computed, e.g. "float32"
-    stats: Stats  # statistics of the tensor as computed (before any storage cast)
+    stats: Stats  # statistics of the tensor as computed (before any storage cast); see Tracer on when
     derived: bool = False  # True when the tracer recomputed it instead of observing it (plugin mode)
     tensor_key: str | None = None  # key of the stored tensor; None in stats mode
     grad_stats: Stats | None = None  # statistics of d(loss)/d(tensor), when gradients were recorded
@@ -329,6 +329,8 @@ class Trace:
 
     def close(self) -> None:
         """Release stored tensors or the open file; the trace's metadata stays readable."""
+        for step in self.steps:
+            step.stats.numel  # noqa: B018 - computes statistics that a full-mode trace deferred
         close = getattr(self._store, "close", None)
         if close is not None:
             close()

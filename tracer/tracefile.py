@@ -25,7 +25,6 @@ from .trace import PassInfo, Step, Tokens, Trace, TraceInfo
 
 FORMAT = "minimind-trace"
 SCHEMA_VERSION = 1
-SUFFIX = ".mmtrace"
 
 
 def _umask() -> int:
