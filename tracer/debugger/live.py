@@ -30,6 +30,7 @@ from ..sites import matches, site_info, suggest
 from ..stats import Stats, tensor_stats
 from .conditions import Condition, parse_condition
 from .errors import DebuggerError
+from .numbered import remove_numbered
 from .slicing import Index, apply_index, format_index, parse_index
 
 logger = logging.getLogger(__name__)
@@ -266,14 +267,12 @@ class LiveDebugger:
         return breakpoint
 
     def delete_breakpoint(self, number: int | None) -> list[LiveBreakpoint]:
-        if number is None:
-            deleted, self.breakpoints = self.breakpoints, []
-            return deleted
-        for breakpoint in self.breakpoints:
-            if breakpoint.number == number:
-                self.breakpoints.remove(breakpoint)
-                return [breakpoint]
-        raise DebuggerError(f"no breakpoint number {number}: list them with info breakpoints", key="step.error.no_breakpoint", number=number)
+        missing = DebuggerError(
+            f"no breakpoint number {number}: list them with info breakpoints",
+            key="step.error.no_breakpoint",
+            number=number,
+        )
+        return remove_numbered(self.breakpoints, number, missing)
 
     # --- hooks -------------------------------------------------------------------------------
 

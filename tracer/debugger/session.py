@@ -17,6 +17,7 @@ from ..trace import Step, Trace
 from .conditions import Condition
 from .errors import DebuggerError
 from .navigation import OP, UNIT, Hierarchy, Node
+from .numbered import remove_numbered
 
 
 @dataclass
@@ -239,18 +240,12 @@ class StepSession:
 
     def delete_breakpoint(self, number: int | None) -> list[Breakpoint]:
         """Delete breakpoint `number`, or all of them for None; returns what was deleted."""
-        if number is None:
-            deleted, self.breakpoints = self.breakpoints, []
-            return deleted
-        for breakpoint in self.breakpoints:
-            if breakpoint.number == number:
-                self.breakpoints.remove(breakpoint)
-                return [breakpoint]
-        raise DebuggerError(
+        missing = DebuggerError(
             f"no breakpoint number {number}: list them with info breakpoints",
             key="step.error.no_breakpoint",
             number=number,
         )
+        return remove_numbered(self.breakpoints, number, missing)
 
     def add_watch(self, pattern: str, stat: str | None) -> Watch:
         """Add a watch; raises DebuggerError when the pattern selects no site of the trace."""
@@ -266,14 +261,13 @@ class StepSession:
         return watch
 
     def delete_watch(self, number: int | None) -> list[Watch]:
-        if number is None:
-            deleted, self.watches = self.watches, []
-            return deleted
-        for watch in self.watches:
-            if watch.number == number:
-                self.watches.remove(watch)
-                return [watch]
-        raise DebuggerError(f"no watch number {number}: list them with info watches", key="step.error.no_watch", number=number)
+        """Delete watch `number`, or all of them for None; returns what was deleted."""
+        missing = DebuggerError(
+            f"no watch number {number}: list them with info watches",
+            key="step.error.no_watch",
+            number=number,
+        )
+        return remove_numbered(self.watches, number, missing)
 
     def watched_step(self, watch: Watch) -> Step | None:
         """Return the latest step at or before the position whose site matches the watch, or None."""
