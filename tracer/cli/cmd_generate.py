@@ -10,7 +10,8 @@ import torch
 from minimind.errors import MiniMindError
 
 from ..i18n import t
-from .common import add_model_options, encode_prompt, load_model_and_tokenizer
+from ..generation import encode_prompt
+from .common import add_model_options, load_model_and_tokenizer
 
 DEFAULTS = {"max_new_tokens": 64, "temperature": 0.85, "top_k": 50, "top_p": 0.85, "seed": 0, "repetition_penalty": 1.0}
 
@@ -47,7 +48,7 @@ def check_options(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     check_options(args)
     model, tokenizer = load_model_and_tokenizer(args)
-    ids = encode_prompt(tokenizer, model, args.prompt)
+    ids = encode_prompt(model, tokenizer, args.prompt)
     generator = torch.Generator().manual_seed(args.seed)
 
     # Decode the whole continuation each step, so characters split across byte-level tokens print whole.

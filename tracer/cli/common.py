@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
 from minimind import load_checkpoint, load_default_model, load_tokenizer
 from minimind.errors import CheckpointError, MiniMindError
 
@@ -53,25 +51,3 @@ def load_model_and_tokenizer(args: argparse.Namespace):
             model_vocab=model.config.vocab_size,
         )
     return model, tokenizer
-
-
-def encode_prompt(tokenizer, model, prompt: str | None, reserve: int = 0, add_bos: bool = True) -> torch.Tensor:
-    """Encode `prompt` as (1, T) ids, rejecting an empty prompt or one longer than the model allows.
-
-    The bos token goes first, as in every MiniMind training window, unless `add_bos` is False.
-    `reserve` positions are kept free for tokens generated after the prompt.
-    """
-    if prompt is None or not prompt.strip():
-        raise MiniMindError("the prompt is empty: pass some text with --prompt", key="error.empty_prompt")
-    ids = tokenizer.encode(prompt)
-    if add_bos and tokenizer.bos_token_id is not None:
-        ids = [tokenizer.bos_token_id, *ids]
-    limit = model.config.max_position_embeddings - reserve
-    if len(ids) > limit:
-        raise MiniMindError(
-            f"the prompt has {len(ids)} tokens but the model allows at most {limit}: shorten --prompt",
-            key="error.prompt_too_long",
-            tokens=len(ids),
-            limit=limit,
-        )
-    return torch.tensor([ids], dtype=torch.long)

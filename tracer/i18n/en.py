@@ -19,7 +19,6 @@ STRINGS = {
     "cli.commands_title": "commands",
     # --- errors shared by several commands ---
     "error.empty_prompt": "the prompt is empty: pass some text with --prompt",
-    "error.prompt_too_long": "the prompt has {tokens} tokens but the model allows at most {limit}: shorten --prompt",
     "error.tokenizer_vocab": "tokenizer {tokenizer} has {tokenizer_vocab} tokens but the model's vocab_size is {model_vocab}: pass the tokenizer that belongs to the checkpoint with --tokenizer",
     # --- mmtrace generate ---
     "generate.help": "continue a prompt with the model",

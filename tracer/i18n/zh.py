@@ -19,7 +19,6 @@ STRINGS = {
     "cli.commands_title": "命令",
     # --- errors shared by several commands ---
     "error.empty_prompt": "提示为空：请用 --prompt 传入文本",
-    "error.prompt_too_long": "提示有 {tokens} 个 token，但模型最多允许 {limit} 个：请缩短 --prompt",
     "error.tokenizer_vocab": "分词器 {tokenizer} 有 {tokenizer_vocab} 个 token，而模型的 vocab_size 是 {model_vocab}：请用 --tokenizer 传入与检查点配套的分词器",
     "error.checkpoint_not_found": "找不到检查点：{path}：请传入存在的 .pth、.safetensors 文件或模型文件夹",
     # --- checkpoint errors (English text lives with each exception in minimind/checkpoint.py) ---
