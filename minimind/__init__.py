@@ -1,7 +1,7 @@
 """A weight-compatible re-implementation of MiniMind with probe points for tracing.
 
 Public API: `MiniMindConfig`, `MiniMindForCausalLM`, `load_checkpoint`, `load_tokenizer`,
-`load_default_model`. The package holds no tracing logic; the probes are identity modules.
+`load_default_model`. The package contains no tracing logic; the probes are identity modules.
 """
 
 from pathlib import Path

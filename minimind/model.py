@@ -21,7 +21,7 @@ from .rope import rope_tables
 
 @dataclass
 class CausalLMOutput:
-    """What a forward pass returns."""
+    """Outputs of one forward pass."""
 
     logits: torch.Tensor  # (B, T, vocab), or the last `logits_to_keep` positions
     past_key_values: list[KVCache] | None  # per layer (k, v), each (B, S, kv_heads, D); None unless use_cache

@@ -68,16 +68,16 @@ class MoEFeedForward(nn.Module):
         ids = self.topk_ids(ids)
         weights = self.topk_weights(weights)
 
-        # Each expert sees only the tokens that chose it.
+        # Each expert runs only on the tokens that chose it.
         y = torch.zeros_like(x_flat)
         for e, expert in enumerate(self.experts):
-            chose = ids == e  # (N, k); a token chooses an expert at most once
+            chose = ids == e  # (N, k); topk returns distinct ids, so a token picks an expert at most once
             if chose.any():
                 token_idx = chose.any(dim=-1).nonzero().flatten()
                 weight = weights[chose].view(-1, 1)
                 y = y.index_add(0, token_idx, (expert(x_flat[token_idx]) * weight).to(y.dtype))
             elif self.training:
-                # Keeps unused experts in the autograd graph so distributed training sees every parameter.
+                # Keeps unused experts in the autograd graph so distributed training gets a gradient for every parameter.
                 y = y + 0 * sum(p.sum() for p in expert.parameters())
         y = y.view(B, T, C)
 
