@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
 PYTHON="${PYTHON:-python3}"
 APT_PACKAGES=(
+    gcc  # builds manim's cairo and pango bindings, and tracer/native's statistics helper
     libpango1.0-dev libcairo2-dev pkg-config
     texlive-latex-base texlive-latex-recommended texlive-latex-extra dvisvgm
     fonts-noto-cjk
@@ -33,6 +34,7 @@ fi
 stamp=.venv/.mmtrace-setup
 want="torch=$TORCH_VERSION $(sha1sum pyproject.toml | cut -c1-12)"
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    .venv/bin/python -m tracer.native || true  # rebuilds the helper only when stats.c changed
     exit 0
 fi
 
@@ -46,3 +48,6 @@ fi
 echo "setup: installing minimind-trace into .venv"
 .venv/bin/python -m pip install -q -e ".[dev]"
 echo "$want" > "$stamp"
+# The one-pass statistics helper makes stats-mode tracing faster; without a C compiler the
+# tracer uses torch's reductions instead, so a failed build does not stop set-up.
+.venv/bin/python -m tracer.native || true

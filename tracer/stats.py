@@ -1,14 +1,15 @@
-"""Summary statistics of one tensor, computed with three reductions.
+"""Summary statistics of one tensor, computed in one pass over memory, or three.
 
-The fast path runs `sum`, a dot product of the tensor with itself (or `vector_norm`) and
-`aminmax`, one pass over memory each, and derives mean, std and RMS from the sum and the
-sum of squares, accumulated in fp32 (float64 for float64 tensors and for tensors of at
-most 4096 elements). The std is the population std (divisor n). Computed as
-`sum(x^2)/n - mean^2`, the variance keeps about `7 - log10(mean^2 / var)` digits in fp32,
-so when that would lose more than three digits the variance is recomputed in float64.
-Only when a result is not finite (NaN or Inf in the tensor, or a sum of squares that
-overflows fp32) does a slower float64 path run, which counts NaN and Inf and takes the
-other statistics over the finite values.
+For a contiguous float32 tensor, the compiled helper in `tracer.native` returns the sum,
+the sum of squares, min and max in one pass, with float64 accumulators. Without it (or for
+other dtypes and layouts) torch runs `sum`, a dot product of the tensor with itself (or
+`vector_norm`) and `aminmax`, accumulating in fp32 (float64 for float64 tensors and for
+tensors of at most 4096 elements). Mean, std and RMS come from the sum and the sum of
+squares; the std is the population std (divisor n). Computed as `sum(x^2)/n - mean^2`, the
+variance keeps about `7 - log10(mean^2 / var)` digits in fp32, so when that would lose more
+than three digits the variance is recomputed in float64. A result that is not finite means
+NaN or Inf in the tensor, or a sum of squares that overflowed fp32. Only then does a slower
+float64 path run, which counts NaN and Inf and takes the other statistics over the finite values.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import math
 from dataclasses import asdict, astuple, dataclass
 
 import torch
+
+from .native import fused_stats_f32
 
 _NAN = float("nan")
 _SMALL = 4096  # tensors up to this many elements are reduced in float64
@@ -63,12 +66,26 @@ def tensor_stats(x: torch.Tensor) -> Stats:
     n = x.numel()
     if n == 0:
         return Stats(0, _NAN, _NAN, _NAN, _NAN, _NAN, 0, 0)
-    if n <= _SMALL or not x.is_floating_point():
-        # Small tensors cost dispatch, not arithmetic, so they get float64 for free.
-        x = x.to(torch.float64)
+    fused = fused_stats_f32(x)  # one pass in C for dense float32, when the helper is built
+    if fused is not None:
+        shift, total, square_sum, low, high = fused  # sums of x - shift, with shift near the mean
+    else:
+        shift, (total, square_sum, low, high) = 0.0, _torch_sums(x if n > _SMALL and x.is_floating_point() else x.to(torch.float64))
+    if not all(map(math.isfinite, (shift, total, square_sum, low, high))):
+        return _stats_with_non_finite(x)
 
-    # Each reduction below is one pass over memory. A trace makes about 25 of these calls per
-    # block inside the traced forward pass, so they are kept few.
+    offset = total / n  # mean - shift
+    variance = square_sum / n - offset * offset
+    if variance < _CANCELLATION * offset * offset and x.dtype != torch.float64:
+        # The subtraction above lost more than 3 of fp32's 7 digits: take the variance in float64.
+        variance = torch.var(x.to(torch.float64), correction=0).item()
+    variance = max(variance, 0.0)
+    mean = shift + offset
+    return Stats(n, mean, math.sqrt(variance), math.sqrt(variance + mean * mean), low, high, 0, 0)
+
+
+def _torch_sums(x: torch.Tensor) -> tuple[float, float, float, float]:
+    """Return (sum, sum of squares, min, max) of `x` with torch reductions, one pass each."""
     if x.dtype in _FULL_PRECISION and x.is_contiguous():
         flat = x.view(-1)
         total = flat.sum().item()
@@ -80,17 +97,7 @@ def tensor_stats(x: torch.Tensor) -> Stats:
         total = x.sum(dtype=torch.float32).item()  # half precision accumulates in fp32
         square_sum = torch.linalg.vector_norm(x, dtype=torch.float32).item() ** 2
     low, high = torch.aminmax(x)
-    low, high = low.item(), high.item()
-    if not (math.isfinite(total) and math.isfinite(square_sum) and math.isfinite(low) and math.isfinite(high)):
-        return _stats_with_non_finite(x)
-
-    mean = total / n
-    mean_square = square_sum / n
-    variance = mean_square - mean * mean
-    if variance < _CANCELLATION * mean * mean and x.dtype != torch.float64:
-        # sum(x^2)/n - mean^2 lost more than 3 of fp32's 7 digits: take the variance in float64.
-        variance = torch.var(x.to(torch.float64), correction=0).item()
-    return Stats(n, mean, math.sqrt(max(variance, 0.0)), math.sqrt(mean_square), low, high, 0, 0)
+    return total, square_sum, low.item(), high.item()
 
 
 class LazyStats(Stats):
