@@ -29,10 +29,11 @@ class RMSNorm(nn.Module):
         self.out = Probe()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.rms_in.observe(lambda: rms(x))
-
         x32 = x.float()
-        normed = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)
+        mean_square = x32.pow(2).mean(-1, keepdim=True)
+        # rms_in reuses the norm's own mean square, so observing it costs no pass over x.
+        self.rms_in.observe(lambda: mean_square.squeeze(-1).sqrt())
+        normed = x32 * torch.rsqrt(mean_square + self.eps)
         if self.cast_after_weight:
             y = (self.weight * normed).type_as(x)
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -36,5 +38,9 @@ def observed_any(*probes: Probe) -> bool:
 
 @torch.no_grad()
 def rms(x: torch.Tensor) -> torch.Tensor:
-    """Per-vector root mean square over the last dimension, in fp32: (...,) from (..., D)."""
-    return x.float().pow(2).mean(-1).sqrt()
+    """Per-vector root mean square over the last dimension, in fp32: (...,) from (..., D).
+
+    `vector_norm` reads x once and allocates no (..., D) temporary, which matters because a
+    traced pass computes this for every norm.
+    """
+    return torch.linalg.vector_norm(x, dim=-1, dtype=torch.float32).div_(math.sqrt(x.shape[-1]))
