@@ -11,6 +11,7 @@ import functools
 import inspect
 import json
 import logging
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -114,7 +115,7 @@ class Recorder:
         self._passes: list[PassInfo] = []
         self._pass_ids: list[torch.Tensor] = []
         self._pass: int | None = None
-        self._recent: list[tuple[torch.Tensor, int, Stats, str | None]] = []
+        self._recent: list[tuple[weakref.ref, int, Stats, str | None]] = []
         self._warnings: list[str] = []
         self._grad_count = 0
         self._trace = None
@@ -206,9 +207,10 @@ class Recorder:
 
         # The same tensor object often reaches several probes, so its statistics and storage are
         # shared. A block's resid_post is the next block's resid_pre, and q_normed is q without q_norm.
+        # Weak references, so that stats mode keeps no tensor alive longer than the model does.
         version = tensor._version
         for seen, seen_version, stats, tensor_key in self._recent:
-            if seen is tensor and seen_version == version:
+            if seen() is tensor and seen_version == version:
                 break
         else:
             tensor_key = None
@@ -219,7 +221,7 @@ class Recorder:
                 stats = LazyStats.of(stored) if stored.dtype == tensor.dtype else tensor_stats(tensor)
             else:
                 stats = tensor_stats(tensor)
-            self._recent.insert(0, (tensor, version, stats, tensor_key))
+            self._recent.insert(0, (weakref.ref(tensor), version, stats, tensor_key))
             del self._recent[_IDENTITY_CACHE_SIZE:]
 
         record = _Record(site, self._pass, tuple(tensor.shape), _dtype_name(tensor.dtype), stats, derived, tensor_key)
