@@ -42,6 +42,24 @@ def test_trace_generate_stats_dtype(tmp_path):
     assert stats.stat().st_size < out.stat().st_size
 
 
+def test_compute_dtype_runs_model_in_bf16(tmp_path, capsys):
+    full, low = tmp_path / "f32.mmtrace", tmp_path / "bf16.mmtrace"
+    common = ["trace", "--ids", "1,9,33,70", "--checkpoint", CHECKPOINT]
+    assert main([*common, "-o", str(full)]) == 0
+    assert main([*common, "--compute-dtype", "bfloat16", "-o", str(low)]) == 0
+
+    reference, rounded = open_trace(full), open_trace(low)
+    assert rounded.step("embed").dtype == "bfloat16"
+    assert rounded["logits"].dtype == torch.bfloat16
+    assert reference["logits"].dtype == torch.float32
+    difference = (reference["logits"] - rounded["logits"].float()).abs().max().item()
+    assert 0 < difference < 1  # bf16 rounding changes the logits, a little
+
+    capsys.readouterr()
+    assert main(["--lang", "en", "diff", str(full), str(low)]) == 1
+    assert "A was computed in float32 and B in bfloat16" in capsys.readouterr().out
+
+
 def test_trace_upstream(tmp_path, capsys):
     out = tmp_path / "up.mmtrace"
     assert main(["--lang", "en", "trace", "--upstream", TOY, "--checkpoint", CHECKPOINT, "--ids", "1,9,33,70", "-o", str(out)]) == 0
@@ -79,6 +97,7 @@ def test_errors_are_one_line_and_write_nothing(tmp_path, capsys):
         (["--ids", "1,9", "--upstream", TOY], "--checkpoint"),
         (["--ids", "1,9", "--upstream", str(tmp_path), "--checkpoint", CHECKPOINT], "model_minimind.py not found"),
         (["--ids", "1,9", "--checkpoint", str(tmp_path / "absent.pth")], "not found"),
+        (["--ids", "1,9", "--upstream", TOY, "--checkpoint", CHECKPOINT, "--compute-dtype", "bfloat16"], "--compute-dtype"),
     ]
     for arguments, fragment in cases:
         assert main(["--lang", "en", "trace", *arguments, "-o", str(out)]) == 2, arguments

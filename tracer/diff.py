@@ -39,6 +39,7 @@ class TraceDiff:
     only_in_a: list[str] = field(default_factory=list)  # "site@pass" recorded only in A
     only_in_b: list[str] = field(default_factory=list)  # "site@pass" recorded only in B
     same_weights: bool = True  # the weights hashes are equal
+    compute_dtypes: tuple[str | None, str | None] = (None, None)  # dtype of each trace's first float step
     same_tokens: bool = True  # the token ids are equal
 
     @property
@@ -52,6 +53,14 @@ class TraceDiff:
         return self.first_divergence is not None
 
 
+def compute_dtype(trace: Trace) -> str | None:
+    """Return the dtype the model computed in: that of the trace's first floating-point step, or None."""
+    for step in trace.steps:
+        if step.dtype.startswith(("float", "bfloat")):
+            return step.dtype
+    return None
+
+
 def diff_traces(a: Trace, b: Trace, atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL) -> TraceDiff:
     """Compare every (site, pass) the two traces share, reading one tensor pair at a time.
 
@@ -59,7 +68,8 @@ def diff_traces(a: Trace, b: Trace, atol: float = DEFAULT_ATOL, rtol: float = DE
     their statistics (mean, std, RMS, min, max) as five numbers with the same tolerances,
     and their NaN and Inf counts must be equal.
     """
-    result = TraceDiff(atol=atol, rtol=rtol, same_weights=a.weights_sha256 == b.weights_sha256, same_tokens=a.tokens.ids == b.tokens.ids)
+    result = TraceDiff(atol=atol, rtol=rtol, same_weights=a.weights_sha256 == b.weights_sha256, same_tokens=a.tokens.ids == b.tokens.ids,
+                       compute_dtypes=(compute_dtype(a), compute_dtype(b)))
     b_steps = {(step.pass_index, step.site): step for step in b.steps}
     a_keys = {(step.pass_index, step.site) for step in a.steps}
     result.only_in_a = [f"{s.site}@{s.pass_index}" for s in a.steps if (s.pass_index, s.site) not in b_steps]

@@ -39,7 +39,10 @@ def run(args: argparse.Namespace) -> int:
 def format_diff(result: TraceDiff, multi_pass: bool, only_diverging: bool = False) -> list[str]:
     """Return the lines `mmtrace diff` prints: notes, one row per site, and the verdict."""
     lines = []
-    if not result.same_weights:
+    dtype_a, dtype_b = result.compute_dtypes
+    if dtype_a != dtype_b and dtype_a and dtype_b:
+        lines.append(t("diff.note_dtypes", a=dtype_a, b=dtype_b))
+    elif not result.same_weights:
         lines.append(t("diff.note_weights"))
     if not result.same_tokens:
         lines.append(t("diff.note_tokens"))

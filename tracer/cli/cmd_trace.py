@@ -7,6 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+import torch
+
 from minimind import load_tokenizer
 
 from ..errors import TraceError
@@ -20,6 +22,7 @@ from .common import add_model_options, load_model, load_model_and_tokenizer
 logger = logging.getLogger(__name__)
 
 DTYPES = ("float32", "float16", "bfloat16")
+COMPUTE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -33,6 +36,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--sites", action="append", metavar="GLOB", help=t("trace.sites"))
     parser.add_argument("--mode", choices=MODES, default="full", help=t("trace.mode"))
     parser.add_argument("--dtype", choices=DTYPES, help=t("trace.dtype"))
+    parser.add_argument("--compute-dtype", choices=DTYPES, default="float32", help=t("trace.compute_dtype"))
     parser.add_argument("--grads", action="store_true", help=t("trace.grads"))
     parser.add_argument("--no-bos", action="store_true", help=t("trace.no_bos"))
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help=t("trace.output"))
@@ -46,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
         raise TraceError("--grads works on a single pass: drop --generate or --grads", key="trace.error.grads_generate")
     if args.grads and args.upstream:
         raise TraceError("--grads is not available with --upstream: trace a minimind checkpoint instead", key="trace.error.grads_upstream")
+    if args.compute_dtype != "float32" and args.upstream:
+        raise TraceError(
+            "--compute-dtype is not available with --upstream: trace the checkpoint without --upstream to run it in another dtype",
+            key="trace.error.compute_dtype_upstream",
+        )
     model, tokenizer = _load(args)
     prompt = args.prompt if args.prompt is not None else _parse_ids(args.ids)
     options = dict(sites=args.sites, mode=args.mode, dtype=args.dtype, add_bos=not args.no_bos)
@@ -66,9 +75,10 @@ def run(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace):
     """Return (model, tokenizer); the tokenizer is None when the prompt is given as --ids."""
     if args.upstream is None:
+        dtype = COMPUTE_DTYPES[args.compute_dtype]
         if args.ids is not None:
-            return load_model(args), (load_tokenizer(args.tokenizer) if args.tokenizer else None)
-        return load_model_and_tokenizer(args)
+            return load_model(args, dtype=dtype), (load_tokenizer(args.tokenizer) if args.tokenizer else None)
+        return load_model_and_tokenizer(args, dtype=dtype)
 
     if args.checkpoint is None:
         raise TraceError("--upstream needs --checkpoint: pass the .pth the checkout trained, such as out/full_sft_512.pth", key="trace.error.upstream_checkpoint")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import torch
+
 from minimind import load_checkpoint, load_default_model, load_tokenizer
 from minimind.errors import CheckpointError, MiniMindError
 
@@ -18,22 +20,22 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help=t("cli.config"))
 
 
-def load_model(args: argparse.Namespace):
-    """Load the checkpoint named by the options, or the embedded default model."""
+def load_model(args: argparse.Namespace, dtype: torch.dtype = torch.float32):
+    """Load the checkpoint named by the options, or the embedded default model, with weights in `dtype`."""
     if args.checkpoint is None:
-        return load_default_model(config=args.config)
+        return load_default_model(config=args.config, dtype=dtype)
     if not args.checkpoint.exists():
         raise CheckpointError(
             f"checkpoint not found: {args.checkpoint}: pass an existing .pth, .safetensors or model folder",
             key="error.checkpoint_not_found",
             path=str(args.checkpoint),
         )
-    return load_checkpoint(args.checkpoint, config=args.config)
+    return load_checkpoint(args.checkpoint, config=args.config, dtype=dtype)
 
 
-def load_model_and_tokenizer(args: argparse.Namespace):
-    """Load the model and its tokenizer and check that their vocabularies fit together."""
-    model = load_model(args)
+def load_model_and_tokenizer(args: argparse.Namespace, dtype: torch.dtype = torch.float32):
+    """Load the model (weights in `dtype`) and its tokenizer and check that their vocabularies fit together."""
+    model = load_model(args, dtype=dtype)
     tokenizer_path = args.tokenizer
     if tokenizer_path is None and args.checkpoint is not None:
         # An upstream checkout keeps tokenizer.json in model/, a HF folder beside the weights.

@@ -103,6 +103,7 @@ STRINGS = {
     "trace.sites": "record only these sites: a glob such as 'layers.*.attn.*', comma-separated or repeated (default: all sites)",
     "trace.mode": "full: store every tensor; stats: store statistics only (default: full)",
     "trace.dtype": "store tensors in this dtype (default: as computed); statistics use the computed values",
+    "trace.compute_dtype": "run the model in this dtype: weights and activations (default: float32); RMSNorm and softmax still compute in float32 inside, as in MiniMind",
     "trace.grads": "also record gradients of the next-token loss over the prompt at the same sites",
     "trace.no_bos": "do not put the tokenizer's bos token before the prompt",
     "trace.output": "trace file to write, such as run.mmtrace",
@@ -174,6 +175,7 @@ STRINGS = {
     "trace.error.bad_count": "cannot generate {count} tokens: pass a count of 0 or more",
     "trace.error.grads_generate": "--grads works on a single pass: drop --generate or --grads",
     "trace.error.grads_upstream": "--grads is not available with --upstream: trace a minimind checkpoint instead",
+    "trace.error.compute_dtype_upstream": "--compute-dtype is not available with --upstream: trace the checkpoint without --upstream to run it in another dtype",
     "trace.error.bad_ids": "--ids {ids!r} is not a list of token ids: pass integers such as --ids 1,42,7",
     "trace.error.bad_config": "cannot read --config {path}: pass a JSON object of MiniMindConfig keyword arguments",
     # --- mmtrace diff (diff.*) ---
@@ -184,6 +186,7 @@ STRINGS = {
     "diff.atol": "absolute tolerance (default: {default})",
     "diff.rtol": "relative tolerance, times |B| (default: {default})",
     "diff.only_diverging": "list only the sites beyond tolerance",
+    "diff.note_dtypes": "note: A was computed in {a} and B in {b}; the weights were cast, so their hashes differ as well",
     "diff.note_weights": "note: the traces were recorded with different weights",
     "diff.note_tokens": "note: the traces have different token ids",
     "diff.note_stats": "note: sites without stored tensors are compared by their statistics (mean, std, rms, min, max)",

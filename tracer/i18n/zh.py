@@ -122,6 +122,7 @@ STRINGS = {
     "trace.sites": "只记录这些位点：glob，例如 'layers.*.attn.*'，可用逗号分隔或重复给出（默认：全部位点）",
     "trace.mode": "full：保存每个张量；stats：只保存统计量（默认：full）",
     "trace.dtype": "以此 dtype 保存张量（默认：按计算时的 dtype）；统计量总是用计算时的数值",
+    "trace.compute_dtype": "以此 dtype 运行模型，权重和激活都用它（默认：float32）；RMSNorm 和 softmax 内部仍按 MiniMind 的做法用 float32 计算",
     "trace.grads": "同时在相同位点记录提示上下一个 token 损失的梯度",
     "trace.no_bos": "不在提示前加分词器的 bos token",
     "trace.output": "要写入的追踪文件，例如 run.mmtrace",
@@ -193,6 +194,7 @@ STRINGS = {
     "trace.error.bad_count": "无法生成 {count} 个 token：请传入 0 或更大的数",
     "trace.error.grads_generate": "--grads 只适用于单次前向：请去掉 --generate 或 --grads",
     "trace.error.grads_upstream": "--grads 不能与 --upstream 同用：请改为追踪 minimind 检查点",
+    "trace.error.compute_dtype_upstream": "--compute-dtype 不能与 --upstream 同用：要用其他 dtype 运行，请去掉 --upstream 直接追踪该检查点",
     "trace.error.bad_ids": "--ids {ids!r} 不是 token id 列表：请传入整数，例如 --ids 1,42,7",
     "trace.error.bad_config": "无法读取 --config {path}：请传入 MiniMindConfig 关键字参数的 JSON 对象",
     # --- mmtrace diff (diff.*) ---
@@ -203,6 +205,7 @@ STRINGS = {
     "diff.atol": "绝对容差（默认：{default}）",
     "diff.rtol": "相对容差，乘以 |B|（默认：{default}）",
     "diff.only_diverging": "只列出超出容差的位点",
+    "diff.note_dtypes": "注意：A 以 {a} 计算，B 以 {b} 计算；权重也随之转换，所以两者的权重哈希不同",
     "diff.note_weights": "注意：两个追踪用的权重不同",
     "diff.note_tokens": "注意：两个追踪的 token id 不同",
     "diff.note_stats": "注意：没有保存张量的位点按统计量（mean、std、rms、min、max）比较",
