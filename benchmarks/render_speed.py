@@ -24,13 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from docs_section import write_section  # noqa: E402
 from scenes.render import QUALITIES, RenderOptions, render_scene, sidecar_path  # noqa: E402
 
 CORE = ("rmsnorm", "rope-rotation", "attention", "gqa", "swiglu", "forward")
 TARGETS = {"draft": 0.25, "1080p": 2.0}  # seconds of rendering per second of video
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-BEGIN = "<!-- render_speed: begin -->"
-END = "<!-- render_speed: end -->"
 
 
 def default_trace(folder: Path) -> Path:
@@ -78,19 +76,6 @@ def markdown(rows: list[dict], preset: str | None, load: tuple[float, float]) ->
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str) -> None:
-    """Replace the render-speed section of docs/benchmarks.md (or append it), atomically."""
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{section}{END}\n"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) + 1 :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    tmp = DOCS.with_name(f".{DOCS.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, DOCS)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", default=",".join(CORE), help="comma-separated scene ids (default: the six core scenes)")
@@ -116,7 +101,7 @@ def main() -> int:
     section = markdown(rows, preset, (load_start, os.getloadavg()[0]))
     print(section)
     if not args.no_docs:
-        write_section(section)
+        write_section("render_speed", section)
     return 0
 
 

@@ -45,8 +45,8 @@ from minimind import MINIMIND2, MiniMindConfig, MiniMindForCausalLM  # noqa: E40
 from minimind.tokenizer import DEFAULT_TOKENIZER_DIR  # noqa: E402
 from tracer import Tracer, open_trace, save_trace  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- trace_overhead: begin -->", "<!-- trace_overhead: end -->"
+from docs_section import DOCS, write_section  # noqa: E402
+
 STATS_TARGET = 1.10
 
 
@@ -287,19 +287,6 @@ def report(args, overhead: dict, big: dict | None) -> list[str]:
     return lines
 
 
-def write_docs(lines: list[str]) -> None:
-    section = "\n".join([BEGIN, *lines, END])
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    tmp = DOCS.with_name(f".{DOCS.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, DOCS)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=256, help="prompt length in tokens (default: 256)")
@@ -318,7 +305,7 @@ def main() -> None:
     lines = report(args, overhead, big)
     print("\n".join(lines))
     if not args.no_write:
-        write_docs(lines)
+        write_section("trace_overhead", "\n".join(lines))
         print(f"\nwrote {DOCS.relative_to(ROOT)}")
 
 
