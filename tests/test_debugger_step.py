@@ -327,3 +327,27 @@ def test_step_heatmap_window_in_narrow_terminal():
     assert "·" not in rows[-1]  # the last query attends to every key
     shell.execute("heatmap 0 keys 0:8 queries 0:4")
     assert "queries 0-3, keys 0-7 shown" in shell.stdout.getvalue()
+
+
+def test_step_marks_derived_sites(capsys, tmp_path):
+    from pathlib import Path
+
+    from tracer import UpstreamTracer, load_upstream_model
+
+    toy = Path(__file__).parent / "upstream_toy"
+    model = load_upstream_model(toy, PARITY / "m3_dense" / "model.pth")
+    with UpstreamTracer(model) as tracer, torch.no_grad():
+        model(torch.tensor(IDS))
+    path = tmp_path / "upstream.mmtrace"
+    save_trace(tracer.trace, path)
+
+    _, out, err = _session(capsys, path, ["goto layers.0.attn.probs", "where", "print", "goto layers.0.attn.q", "where"], tmp_path)
+    assert err == ""
+    where_probs, where_q = [part.splitlines()[1] for part in out.split("(mmtrace) ") if part.startswith("where\n")]
+    assert where_probs.endswith("(derived)")
+    assert "(derived)" not in where_q
+    assert "derived: the tracer recomputed this" in out
+    assert out.count("derived: the tracer recomputed this") == 1
+
+    _, out, _ = _session(capsys, path, ["goto layers.0.attn.scores", "where"], tmp_path, lang="zh")
+    assert "（推导）" in out

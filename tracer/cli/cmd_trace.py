@@ -13,7 +13,7 @@ from minimind import load_tokenizer
 
 from ..errors import TraceError
 from ..generation import trace_generation, trace_prompt
-from ..i18n import t
+from ..i18n import t, tn
 from ..recorder import MODES
 from ..tracefile import save_trace
 from ..upstream import load_upstream_model
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     save_trace(trace, args.output)
 
     size_mb = args.output.stat().st_size / 1e6
-    print(t("trace.written", path=str(args.output), steps=len(trace.steps), sites=len(trace.sites()), passes=len(trace.passes), size=size_mb))
+    print(tn("trace.written", len(trace.passes), path=str(args.output), steps=len(trace.steps), sites=len(trace.sites()), passes=len(trace.passes), size=size_mb))
     for warning in trace.warnings:
         print(t("trace.warning", message=warning))
     return 0

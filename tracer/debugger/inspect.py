@@ -37,6 +37,7 @@ class Entry:
     dtype: str
     stats: Stats
     load: Callable[[], torch.Tensor]
+    derived: bool = False  # recomputed by the tracer (upstream plugin mode), not observed in the module
 
 
 class TensorSource(Protocol):
@@ -86,6 +87,8 @@ class TensorCommands:
             part, dims = apply_index(entry.load(), entry.dims, index)
             dtype = str(part.dtype).removeprefix("torch.")
             lines = tensor_summary(name + format_index(index), tuple(part.shape), dims, dtype, tensor_stats(part), part, self.shell.style, self.shell.width)
+        if entry.derived:
+            lines = [lines[0], t("step.derived_note"), *lines[1:]]
         self.shell.write_lines(lines)
 
     # --- heatmap -------------------------------------------------------------------------

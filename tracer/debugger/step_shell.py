@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..i18n import t
+from ..i18n import t, tn
 from ..sites import matches
 from ..trace import Trace
 from .commands import COMPLETE_INFO, COMPLETE_SITE, Command, Shell, parse_count, parse_int, split_words
@@ -35,6 +35,7 @@ class TraceSource:
             step.dtype,
             step.stats,
             lambda: self.trace.tensor(step.site, step.pass_index),
+            derived=step.derived,
         )
 
     def labels(self, batch: int) -> list[str]:
@@ -104,7 +105,7 @@ class StepShell(Shell):
         trace = self.trace
         name = trace.path or t("step.in_memory")
         return [
-            t("step.banner", path=name, steps=len(trace.steps), tokens=len(trace.tokens), passes=len(trace.passes), mode=trace.mode),
+            tn("step.banner", len(trace.passes), path=name, steps=len(trace.steps), tokens=len(trace.tokens), passes=len(trace.passes), mode=trace.mode),
             t("step.banner_help"),
         ]
 
@@ -169,7 +170,7 @@ class StepShell(Shell):
         condition = parse_condition(condition_text) if condition_text is not None else None
         breakpoint = self.session.add_breakpoint(pattern, condition)
         count = sum(1 for step in self.trace.steps if breakpoint.matches(step))
-        self.write(t("step.break_set", number=breakpoint.number, description=_describe(breakpoint), count=count))
+        self.write(tn("step.break_set", count, number=breakpoint.number, description=_describe(breakpoint), count=count))
 
     def do_delete(self, args: str) -> None:
         number = parse_int(args, "breakpoint number") if args else None
@@ -305,6 +306,8 @@ class StepShell(Shell):
         where = t("step.location", index=step.index, last=session.last, path=self.style.site(path), level=level)
         if len(self.trace.passes) > 1:
             where += "  " + t("step.pass", number=step.pass_index)
+        if step.derived:
+            where += "  " + t("step.derived_mark")
         return self.style.marker("▶ ") + where
 
     def _node_path(self, node: Node) -> str:

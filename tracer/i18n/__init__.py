@@ -62,6 +62,16 @@ def t(key: str, lang: str | None = None, **params) -> str:
     return text.format(**params) if params else text
 
 
+def tn(key: str, count: int, /, lang: str | None = None, **params) -> str:
+    """Return `t(key)`, or `t(key + ".one")` when `count` is 1, for English plurals such as "1 pass".
+
+    `count` is positional-only, so the string may have a `{count}` placeholder of its own.
+
+    Both catalogues define the ".one" key, so that they keep the same keys.
+    """
+    return t(f"{key}.one" if count == 1 else key, lang=lang, **params)
+
+
 def has(key: str, lang: str = "en") -> bool:
     """Return True when the catalogue of `lang` defines `key`."""
     return key in _CATALOGUES.get(lang, en.STRINGS)
