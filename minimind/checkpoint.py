@@ -14,7 +14,7 @@ from safetensors.torch import load_file as load_safetensors
 from safetensors.torch import save_file as save_safetensors
 
 from .config import MINIMIND2, MINIMIND3, MiniMindConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, catalogue_entry
 from .model import MiniMindForCausalLM
 
 logger = logging.getLogger(__name__)
@@ -150,6 +150,7 @@ def _sizes_from_shapes(state: StateDict, settings: dict[str, Any], path: Path) -
             logger.warning(
                 "%s: minimind2 weights do not show the head count, so num_attention_heads=8 is assumed; "
                 "pass a config.json beside the file or --config if the model was trained with another", path,
+                extra=catalogue_entry("warning.heads_assumed", path=str(path)),
             )
         head_dim = embed.shape[1] // heads
         if k_proj.shape[0] % head_dim:
@@ -215,7 +216,8 @@ def _copy_weights(model: MiniMindForCausalLM, state: StateDict, path: Path) -> N
         for key, target in expected.items():
             target.copy_(state[key].to(target.dtype))
     if tied and not torch.equal(state["lm_head.weight"], state["model.embed_tokens.weight"]):
-        logger.warning("%s: lm_head.weight differs from model.embed_tokens.weight; using lm_head.weight", path)
+        logger.warning("%s: lm_head.weight differs from model.embed_tokens.weight; using lm_head.weight", path,
+                       extra=catalogue_entry("warning.untied_head", path=str(path)))
 
 
 def _read_folder(folder: Path) -> tuple[StateDict, dict[str, Any]]:

@@ -22,3 +22,12 @@ class CheckpointError(MiniMindError):
 
 class SequenceTooLongError(MiniMindError):
     """A sequence needs more positions than the RoPE tables cover."""
+
+
+def catalogue_entry(key: str, **params) -> dict:
+    """Return logging `extra` that names a warning's catalogue key and parameters.
+
+    The record's message stays English; the command line's log formatter shows the
+    catalogue text of the user's language instead.
+    """
+    return {"catalogue_key": key, "catalogue_params": params}

@@ -127,3 +127,25 @@ def test_prompt_longer_than_positions_rejected():
     model = MiniMindForCausalLM(config)
     with pytest.raises(ValueError, match="max_position_embeddings is 8"):
         model(torch.zeros(1, 9, dtype=torch.long))
+
+
+def test_load_warnings_follow_cli_language(tmp_path):
+    import subprocess
+    import sys
+
+    state = torch.load(M3 / "model.pth", weights_only=True)
+    state["lm_head.weight"] = state["lm_head.weight"] + 1.0  # untie the output head
+    path = tmp_path / "untied.pth"
+    torch.save(state, path)
+
+    def info_stderr(lang: str) -> str:
+        # A child process, because pytest's own log handlers replace the CLI's formatter.
+        command = [sys.executable, "-m", "tracer.cli.main", "--lang", lang, "info", "--checkpoint", str(path)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    assert "lm_head.weight differs from model.embed_tokens.weight" in info_stderr("en")
+    chinese = info_stderr("zh")
+    assert "lm_head.weight 与 model.embed_tokens.weight 不同" in chinese
+    assert "differs from" not in chinese

@@ -90,6 +90,16 @@ def localise(error: MiniMindError) -> str:
     return str(error)
 
 
+class LocalisedLogFormatter(logging.Formatter):
+    """Show a log record in the user's language when it names a catalogue key (see minimind.errors.catalogue_entry)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        key = getattr(record, "catalogue_key", None)
+        if key is not None:
+            record.message = t(key, **getattr(record, "catalogue_params", {}))
+        return super().formatMessage(record)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run mmtrace with `argv` (default: sys.argv) and return the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -97,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(LocalisedLogFormatter("%(levelname)s %(name)s: %(message)s"))
     try:
         return int(args.run(args) or 0)
     except MiniMindError as error:

@@ -107,6 +107,8 @@ STRINGS = {
     "trace.grads": "also record gradients of the next-token loss over the prompt at the same sites",
     "trace.no_bos": "do not put the tokenizer's bos token before the prompt",
     "trace.output": "trace file to write, such as run.mmtrace",
+    "warning.heads_assumed": "{path}: minimind2 weights do not show the head count, so num_attention_heads=8 is assumed; pass a config.json beside the file or --config if the model was trained with another",
+    "warning.untied_head": "{path}: lm_head.weight differs from model.embed_tokens.weight; using lm_head.weight",
     "trace.written": "wrote {path}: {steps} steps ({sites} sites, {passes} passes), {size:.1f} MB",
     "trace.written.one": "wrote {path}: {steps} steps ({sites} sites, {passes} pass), {size:.1f} MB",
     "trace.warning": "warning: {message}",

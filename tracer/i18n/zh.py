@@ -126,6 +126,8 @@ STRINGS = {
     "trace.grads": "同时在相同位点记录提示上下一个 token 损失的梯度",
     "trace.no_bos": "不在提示前加分词器的 bos token",
     "trace.output": "要写入的追踪文件，例如 run.mmtrace",
+    "warning.heads_assumed": "{path}：minimind2 的权重看不出注意力头数，因此假定 num_attention_heads=8；如果模型用其他头数训练，请在文件旁放 config.json 或传入 --config",
+    "warning.untied_head": "{path}：lm_head.weight 与 model.embed_tokens.weight 不同；使用 lm_head.weight",
     "trace.written": "已写入 {path}：{steps} 个步骤（{sites} 个位点，{passes} 次前向），{size:.1f} MB",
     "trace.written.one": "已写入 {path}：{steps} 个步骤（{sites} 个位点，{passes} 次前向），{size:.1f} MB",
     "trace.warning": "警告：{message}",
