@@ -125,3 +125,17 @@ def test_stale_library_is_not_loaded(tmp_path, monkeypatch):
         assert native.fused_stats_f32(torch.randn(100)) is None
     finally:
         native.reset()
+
+
+def test_helper_serves_concurrent_threads(helper):
+    from concurrent.futures import ThreadPoolExecutor
+
+    tensors = [torch.randn(150_000) * (i + 1) + i for i in range(8)]
+    expected = [reference(x) for x in tensors]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(tensor_stats, tensors * 5))
+    for index, stats in enumerate(results):
+        want = expected[index % len(tensors)]
+        assert stats.mean == pytest.approx(want["mean"], rel=1e-6, abs=1e-6)
+        assert stats.std == pytest.approx(want["std"], rel=1e-5)
+        assert stats.max == want["max"]

@@ -25,6 +25,7 @@ SOURCE = Path(__file__).with_name("stats.c")
 LIBRARY = Path(__file__).with_name("_stats.so")
 
 _state: dict[str, object] = {}
+_Results = ctypes.c_double * 5  # what the C function writes: shift, two sums, min, max
 
 
 class BuildError(RuntimeError):
@@ -96,9 +97,9 @@ def fused_stats_f32(x: torch.Tensor) -> tuple[float, float, float, float, float]
     then computes the statistics with torch. A non-finite sum means NaN or Inf are present.
     """
     function = _function()
-    if function is None or x.dtype != torch.float32 or x.device.type != "cpu" or not _dense(x):
+    if function is None or x.dtype != torch.float32 or not x.is_cpu or not _dense(x):
         return None
-    out = (ctypes.c_double * 5)()
+    out = _Results()
     function(x.data_ptr(), x.numel(), out)
     return out[0], out[1], out[2], out[3], out[4]
 
