@@ -30,10 +30,10 @@ class RMSNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x32 = x.float()
-        mean_square = x32.pow(2).mean(-1, keepdim=True)
-        # rms_in reuses the norm's own mean square, so observing it costs no pass over x.
-        self.rms_in.observe(lambda: mean_square.squeeze(-1).sqrt())
-        normed = x32 * torch.rsqrt(mean_square + self.eps)
+        mean_square = x32.pow(2).mean(-1)  # (...,)
+        # rms_in reuses the norm's own mean square, so observing it costs one small op.
+        self.rms_in.observe(lambda: mean_square.sqrt())
+        normed = x32 * torch.rsqrt(mean_square + self.eps).unsqueeze(-1)
         if self.cast_after_weight:
             y = (self.weight * normed).type_as(x)
         else:

@@ -43,4 +43,4 @@ def rms(x: torch.Tensor) -> torch.Tensor:
     `vector_norm` reads x once and allocates no (..., D) temporary, which matters because a
     traced pass computes this for every norm.
     """
-    return torch.linalg.vector_norm(x, dim=-1, dtype=torch.float32).div_(math.sqrt(x.shape[-1]))
+    return torch.linalg.vector_norm(x.detach(), dim=-1, dtype=torch.float32).div_(math.sqrt(x.shape[-1]))
