@@ -23,7 +23,9 @@ def _ids(batch=1, length=7, seed=0):
 
 
 def _hook_count(model):
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+    """Forward hooks, pre-hooks and probe taps attached anywhere in the model."""
+    hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+    return hooks + sum(1 for m in model.modules() if getattr(m, "tap", None) is not None)
 
 
 @pytest.mark.parametrize("variant", ["m3_dense", "m3_moe", "m2_dense", "m2_moe"])
@@ -65,6 +67,31 @@ def test_hooks_removed_after_block():
         assert _hook_count(model) > before
         model(_ids())
     assert _hook_count(model) == before
+
+
+def test_two_tracers_record_same_pass():
+    model = _model()
+    ids = _ids()
+    before = _hook_count(model)
+    with torch.no_grad(), Tracer(model, mode="full") as first, Tracer(model, mode="stats") as second:
+        model(ids)
+    assert _hook_count(model) == before
+    assert first.trace.sites() == second.trace.sites()
+    for site in ("layers.0.attn.probs", "logits"):
+        assert first.trace.stats(site) == second.trace.stats(site)
+
+
+def test_tracer_records_edit_made_by_hook():
+    model = _model()
+    probe = model_sites(model)["layers.0.attn.out"]
+    handle = probe.register_forward_hook(lambda module, inputs, output: output * 0)
+    try:
+        with torch.no_grad(), Tracer(model, sites="layers.0.attn.out") as tracer:
+            model(_ids())
+    finally:
+        handle.remove()
+    assert tracer.trace.stats("layers.0.attn.out").max == 0
+    assert tracer.trace.stats("layers.0.attn.out").min == 0
 
 
 def test_hooks_removed_after_exception():

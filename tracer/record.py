@@ -101,7 +101,14 @@ class Tracer(Recorder):
         self._handles.append(self.model.register_forward_pre_hook(self._on_pass_start, with_kwargs=True))
         self._handles.append(self.model.register_forward_hook(self._on_pass_end, always_call=True))
         for site in self.sites:
-            self._handles.append(self._probes[site].register_forward_hook(_probe_hook(self._record, site)))
+            probe = self._probes[site]
+            if probe.tap is None:
+                # A tap reads the output without the cost of a module hook; see Probe.
+                probe.tap = _probe_tap(self._record, site)
+                self._handles.append(_TapHandle(probe))
+            else:
+                # Another tracer holds the tap, so this one records through a forward hook.
+                self._handles.append(probe.register_forward_hook(_probe_hook(self._record, site)))
 
     def _on_pass_start(self, module, args, kwargs) -> None:
         input_ids, start = pass_inputs(module.forward, args, kwargs)
@@ -109,6 +116,25 @@ class Tracer(Recorder):
 
     def _on_pass_end(self, module, args, output) -> None:
         self._end_pass()
+
+
+class _TapHandle:
+    """Removes a tap, like the handle `register_forward_hook` returns removes a hook."""
+
+    def __init__(self, probe: Probe):
+        self.probe = probe
+
+    def remove(self) -> None:
+        self.probe.tap = None
+
+
+def _probe_tap(record, site: str):
+    """Return a probe tap that records the output as `site`."""
+
+    def tap(output):
+        record(site, output)
+
+    return tap
 
 
 def _probe_hook(record, site: str):
