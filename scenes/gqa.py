@@ -12,7 +12,7 @@ except ModuleNotFoundError:  # `manim scenes/gqa.py` in a checkout that is not p
 
 from manim import DOWN, LEFT, RIGHT, UP, Create, Group, Line, RoundedRectangle, VGroup
 
-from scenes.data.gqa import GQAData, gqa_data
+from scenes.data.gqa import BYTES_PER_VALUE, GQAData, gqa_data
 from scenes.kit.animations import OpacityFadeIn, OpacityFadeOut
 from scenes.kit import COMPONENT, BarChart, Heatmap, TraceScene, fmt, fmt_bytes, fmt_count, fmt_percent, text
 from scenes.kit.style import GRID, MUTED, PANEL, SIZE_LABEL, SIZE_SMALL, TEXT
@@ -141,7 +141,7 @@ class GQAScene(TraceScene):
         chart = BarChart([v.name for v in d.variants], [v.cache_bytes_context for v in d.variants],
                          [VARIANT_COLORS[v.name] for v in d.variants], bar_width=6.0, row_height=0.45, formatter=fmt_bytes,
                          label_size=SIZE_LABEL)
-        heading = text(self.s("cache_heading", context=fmt_count(d.context)), SIZE_SMALL + 2, MUTED)
+        heading = text(self.s("cache_heading", context=fmt_count(d.context), value_bytes=BYTES_PER_VALUE), SIZE_SMALL + 2, MUTED)
         heading.next_to(chart, UP, buff=0.15).align_to(chart, LEFT)
         chart.add(heading)
         return chart

@@ -141,16 +141,20 @@ class RMSNormScene(TraceScene):
         return self.still_figure(d, self.colour_limit()), takeaways
 
     def still_figure(self, d: RMSNormData, limit: float):
-        """Return the still's figure: the three strips with their RMS values."""
+        """Return the still's figure: the three strips, one above the other with their left ends aligned, and their RMS values.
+
+        Names sit right-aligned left of the strips and values left-aligned to their right,
+        so names and values of different widths do not shift the strips.
+        """
         rows = Group()
-        for name, values, value, color in (
+        for index, (name, values, value, color) in enumerate((
             ("x", d.x, d.rms_in, COMPONENT["residual"]),
             ("x / rms", d.normalized, d.rms_normalized, COMPONENT["norm"]),
             ("g ⊙ x̂", d.out, d.rms_out, self.color),
-        ):
+        )):
             strip = VectorStrip(values, width=6.5, height=0.45, limit=limit)
+            strip.move_to([0, -index * 0.9, 0])
             name_text = text(name, SIZE_LABEL, color).next_to(strip, LEFT, buff=0.25)
             value_text = text(f"RMS {fmt(value)}", SIZE_LABEL, TEXT).next_to(strip, RIGHT, buff=0.25)
             rows.add(Group(name_text, strip, value_text))
-        rows.arrange(DOWN, buff=0.45, aligned_edge=RIGHT)
         return rows

@@ -11,7 +11,7 @@ except ModuleNotFoundError:  # `manim scenes/rope_rotation.py` in a checkout tha
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-from manim import DOWN, RIGHT, UP, Create, Dot, Group, Line, ValueTracker, VGroup, linear
+from manim import DOWN, LEFT, RIGHT, UP, Arrow, Create, Dot, Group, Line, ValueTracker, VGroup, linear
 
 from scenes.data.rope import RopeRotationData, rope_rotation_data
 from scenes.kit.animations import OpacityFadeIn, OpacityFadeOut
@@ -84,10 +84,10 @@ class RopeRotationScene(TraceScene):
         self.play(OpacityFadeOut(strips), run_time=0.4)
         planes = self.planes(d)
         position = ValueTracker(0.0)
-        counter_name = text("m =", SIZE_LABEL, COMPONENT["q"])
+        counter_name = text(self.s("arrow_q"), SIZE_LABEL, COMPONENT["q"])
         counter = number(0, decimals=0, size=SIZE_LABEL, color=COMPONENT["q"])
         counter.add_updater(lambda m: m.set_value(position.get_value()))
-        VGroup(counter_name, counter).arrange(RIGHT, buff=0.12).move_to([-0.6, 2.35, 0])
+        VGroup(counter_name, counter).arrange(RIGHT, buff=0.12).move_to([-1.4, 2.35, 0])
         q_arrows, q_marks, angle_texts = VGroup(), VGroup(), VGroup()
         for row, (plane, pair) in enumerate(zip(planes, d.pairs)):
             theta = d.inv_freq[pair]
@@ -96,7 +96,10 @@ class RopeRotationScene(TraceScene):
             q_marks.add(Dot(plane.point(d.q_after[row] / d.attention_factor), radius=0.06, color=HIGHLIGHT))
             readout = number(0, decimals=0, size=SIZE_SMALL, color=COMPONENT["q"])
             readout.add_updater(lambda m, theta=theta: m.set_value(degrees(position.get_value() * theta)))
-            angle_texts.add(VGroup(readout, text("°", SIZE_SMALL, COMPONENT["q"])).arrange(RIGHT, buff=0.03).next_to(plane.circle, DOWN, buff=0.15))
+            degree = text("°", SIZE_SMALL, COMPONENT["q"])
+            angle_texts.add(VGroup(readout, degree).arrange(RIGHT, buff=0.03).next_to(plane.circle, DOWN, buff=0.15))
+            # The readout widens as it counts up, so the degree sign follows its right edge.
+            degree.add_updater(lambda mark, readout=readout: mark.next_to(readout, RIGHT, buff=0.03, aligned_edge=UP))
         ghosts = VGroup(*[plane.ghost(d.q_before[row], COMPONENT["q"]) for row, plane in enumerate(planes)])
         self.play(*[OpacityFadeIn(p) for p in planes], OpacityFadeIn(ghosts), OpacityFadeIn(counter_name), OpacityFadeIn(counter), run_time=0.8)
         self.add(q_arrows, angle_texts)
@@ -114,7 +117,7 @@ class RopeRotationScene(TraceScene):
             readout[0].clear_updaters()
         counter.clear_updaters()
         key_position = ValueTracker(0.0)
-        k_counter_name = text("n =", SIZE_LABEL, COMPONENT["k"])
+        k_counter_name = text(self.s("arrow_k"), SIZE_LABEL, COMPONENT["k"])
         k_counter = number(0, decimals=0, size=SIZE_LABEL, color=COMPONENT["k"])
         k_counter.add_updater(lambda m: m.set_value(key_position.get_value()))
         VGroup(k_counter_name, k_counter).arrange(RIGHT, buff=0.12).next_to(counter, RIGHT, buff=0.6)
@@ -163,6 +166,7 @@ class RopeRotationScene(TraceScene):
             angle = text(self.s("period", period=fmt(d.periods[row])), SIZE_SMALL, MUTED).next_to(plane.circle, DOWN, buff=0.15)
             figure.add(VGroup(plane, heading, arrows, angle))
         figure.arrange(RIGHT, buff=0.6)
+        figure = Group(self.arrow_legend(d).next_to(figure, UP, buff=0.4), figure)
         takeaways = [
             self.s("take_pairs", half=half, dim=d.head_dim),
             self.s("take_fast", i=d.pairs[0], period=fmt(d.periods[0])),
@@ -170,6 +174,15 @@ class RopeRotationScene(TraceScene):
             self.s("take_relative"),
         ]
         return figure, takeaways
+
+    def arrow_legend(self, d: RopeRotationData) -> VGroup:
+        """Return one row naming the arrows: q rotated to the query's position m, k to the key's position n."""
+        entries = VGroup()
+        for name, position, color in (("arrow_q", d.query, COMPONENT["q"]), ("arrow_k", d.key, COMPONENT["k"])):
+            swatch = Arrow(LEFT * 0.3, RIGHT * 0.3, buff=0, color=color, stroke_width=5, max_tip_length_to_length_ratio=0.35)
+            label = text(f"{self.s(name)} {position}", SIZE_LABEL, color)
+            entries.add(VGroup(swatch, label).arrange(RIGHT, buff=0.15))
+        return entries.arrange(RIGHT, buff=0.8)
 
     def pair_strips(self, d: RopeRotationData) -> Group:
         """Return the query and key as strips with the shown pairs (i, i + D/2) outlined and joined."""

@@ -22,7 +22,7 @@ from scenes.curriculum import SCENES
 from scenes.curriculum.base import default_model_and_tokenizer, prompt_ids
 from scenes.curriculum.plots import sci
 from scenes.inputs import DEFAULT_PROMPTS
-from scenes.kit import fmt
+from scenes.kit import fmt, fmt_bytes
 from scenes.kit.colormap import hex_to_rgb
 from scenes.kit.style import BACKGROUND
 from scenes.registry import get_scene, list_scenes
@@ -171,6 +171,13 @@ def test_norm_compare_draws_offset_and_timings(prepared):
     # The offset RMSNorm keeps on shifted input, against mean / sqrt(mean^2 + std^2).
     assert result.rmsnorm.mean == pytest.approx(result.expected_rms_offset, abs=0.02)
 
+    # Each histogram (one example row) marks that row's mean with a line and its computed value.
+    for group, mean in zip(scene.histograms(data), data.example_means):
+        histogram, line, label = group[0], group.marker[0], group.marker[1]
+        assert line.get_start()[0] == pytest.approx(histogram.x_of(mean))
+        assert label.text == plain(scene.s("mean_marker", value=sci(mean, 2)))
+        assert label.get_bottom()[1] > line.get_top()[1]
+
     table = scene.stats_table(data)
     assert table.cells[2][1].text == plain(fmt(result.rmsnorm.mean))
     assert table.cells[1][0].text == "LayerNorm"
@@ -202,6 +209,20 @@ def test_rope_basics_draws_shuffled_scores(prepared):
     for row, start in enumerate(result.starts):
         for column, _ in enumerate(result.offsets):
             assert table.cells[row + 1][column + 1].text == plain(fmt(result.relative_table[row, column]))
+
+
+def test_rope_basics_footer_shows_whole_prompt(prepared):
+    scene = prepared("rope-basics")
+
+    # The experiment runs the first distinct tokens only, so the footer names the whole prompt and notes the count.
+    line = scene.input_line()
+    assert scene.k("prompt", prompt=DEFAULT_PROMPTS["en"]) in line
+    assert "…" not in line
+    assert scene.s("tokens_used", count=len(scene.data.labels)) in line
+    # A prompt wider than a footer line is shortened to fit one.
+    long_part = scene.prompt_part(DEFAULT_PROMPTS["en"] * 4)
+    assert long_part.endswith("…")
+    assert len(DEFAULT_PROMPTS["en"]) < len(long_part) < len(DEFAULT_PROMPTS["en"] * 4)
 
 
 def test_rope_frequencies_draws_periods(prepared):
@@ -239,14 +260,33 @@ def test_yarn_draws_ramp_and_reach(prepared):
     result, data = scene.result, scene.data
 
     figure = scene.figure(data)
-    scale, plain_map, yarn_map, _ = figure
+    scale, plot, lines = figure
     np.testing.assert_allclose(scale.chart.values, result.scale)
     assert (result.ramp[: result.low + 1] == 0).all()
     assert (result.ramp[result.high :] == 1).all()
 
-    # Rows are pairs, columns positions: the maps are the experiment's (positions, pairs) arrays transposed.
-    np.testing.assert_array_equal(plain_map.values.T > 0, ~result.seen_plain & (result.reach_plain > 1.0 + 1e-9))
-    np.testing.assert_array_equal(yarn_map.values.T, data.beyond(yarn=True))
+    # The reach lines: the slow pairs' largest angle over their largest trained angle, from the experiment.
+    slow = np.flatnonzero(~result.wrapped_in_training)
+    assert slow.size > 0
+    np.testing.assert_allclose(data.slow_reach(yarn=False), result.reach_plain[:, slow].max(axis=1))
+    np.testing.assert_allclose(data.slow_reach(yarn=True), result.reach_yarn[:, slow].max(axis=1))
+    steps = scene.position_steps(data)
+    for line, yarn in zip(lines, (False, True)):
+        values = data.slow_reach(yarn=yarn)
+        assert line.points_drawn == len(data.positions)
+        corners = line[0].get_anchors()
+        np.testing.assert_allclose(corners[0], plot.point(steps[0], values[0]), atol=1e-6)
+        np.testing.assert_allclose(corners[-1], plot.point(steps[-1], values[-1]), atol=1e-6)
+        assert line[-1].text == plain(scene.s("reach_value", reach=fmt(values[-1], 5)))
+    # Plain RoPE leaves the trained angles behind, YaRN stays near them.
+    assert data.max_reach(yarn=False) > 1.5
+    assert data.max_reach(yarn=True) < 1.01
+    # Every shown position gets a tick unless it lies within half a doubling of the previous tick.
+    tick_x = sorted(label.get_center()[0] for label in plot.x_labels)
+    assert len(tick_x) >= 2
+    assert min(np.diff(tick_x)) > max(label.width for label in plot.x_labels)
+    legend_texts = [row[1].text for row in plot.legend]
+    assert legend_texts == [plain(scene.s(key)) for key in ("legend_plain", "legend_yarn", "legend_trained")]
     table = scene.loss_table(data)
     assert table.cells[1][1].text == plain(fmt(result.plain.loss_within))
     assert table.cells[2][2].text == plain(fmt(result.yarn.loss_beyond))
@@ -267,6 +307,21 @@ def test_kv_cache_rows_match_full_pass(prepared):
     bottom_right, top_left = scene.mask_pair(data)
     np.testing.assert_array_equal(bottom_right.mask, ~result.chunk_mask)
     np.testing.assert_array_equal(top_left.mask, ~result.top_left_mask)
+
+
+def test_kv_cache_counts_two_byte_values(prepared):
+    scene = prepared("kv-cache")
+    config, data = scene.model.config, scene.data
+
+    # k and v at 2 bytes per value, the same count as the gqa scene's.
+    assert data.bytes_per_value == 2
+    assert data.bytes_per_token == 2 * 2 * config.num_hidden_layers * config.num_key_value_heads * config.head_dim
+    panel = scene.cache_panel(data)
+    assert panel.size.get_value() == data.cache_lengths[0] * data.bytes_per_token
+    assert panel[2].text == plain(scene.s("per_token", bytes=fmt_bytes(data.bytes_per_token), layers=data.layers))
+    assert panel[3].text == plain(scene.s("per_value", value_bytes=2))
+    _, takeaways = scene.still()
+    assert takeaways[0] == scene.s("take_cache", bytes=fmt_bytes(data.bytes_per_token), layers=data.layers, value_bytes=2)
 
 
 def test_moe_draws_router_and_load(prepared):

@@ -69,7 +69,15 @@ def test_kv_cache_grows_one_key_per_step(result):
         assert step.input_id == result.generated_ids[i]
         assert step.next_id == result.generated_ids[i + 1]
     assert result.cache_shape == (1, T + 4, 2, 16)
-    assert result.cache_bytes_per_token == 2 * 2 * 2 * 16 * 4
+
+
+def test_kv_cache_bytes_assume_two_byte_values(model, result):
+    # k and v, 2 bytes each (fp16/bf16, as the gqa scene counts), for every block and kv head, although this run is fp32.
+    config = model.config
+    assert next(model.parameters()).dtype == torch.float32
+    assert result.bytes_per_value == 2
+    assert result.cache_bytes_per_token == 2 * 2 * config.num_hidden_layers * config.num_key_value_heads * config.head_dim
+    assert result.cache_bytes_per_token == 2 * 2 * 2 * 2 * 16
 
 
 def test_kv_cache_chunk_mask_is_bottom_right(result):

@@ -71,6 +71,20 @@ def test_rmsnorm_division_and_gain(trace):
     assert data.scale == pytest.approx(1.0 / math.sqrt(data.rms_in**2 + data.eps), rel=1e-5)
 
 
+def test_rmsnorm_still_strips_aligned(trace):
+    from scenes.rmsnorm import RMSNormScene
+
+    scene = RMSNormScene.__new__(RMSNormScene)
+    rows = scene.still_figure(rmsnorm_data(trace, Focus(layer=1, token=4)), limit=1.0)
+    names, strips, values = zip(*[(row[0], row[1], row[2]) for row in rows])
+    # Strips share both ends. Names end and values start at the same x, whatever their widths.
+    assert np.ptp([strip.get_left()[0] for strip in strips]) < 1e-9
+    assert np.ptp([strip.get_right()[0] for strip in strips]) < 1e-9
+    assert np.ptp([name.get_right()[0] for name in names]) < 1e-9
+    assert np.ptp([value.get_left()[0] for value in values]) < 1e-9
+    assert len({round(value.width, 6) for value in values}) > 1
+
+
 def test_rmsnorm_default_focus_is_largest_rms(trace):
     data = rmsnorm_data(trace)
     rms_in = recorded(trace, f"layers.{data.layer}.attn_norm.rms_in")

@@ -116,3 +116,28 @@ def test_chinese_caption_has_cjk_glyphs():
     for glyph in glyphs:
         outline = glyph.points - glyph.get_center()
         assert outline.shape != notdef.shape or not np.allclose(outline, notdef, atol=1e-3)
+
+
+def test_shorten_to_width_keeps_what_fits():
+    from scenes.kit.style import SIZE_SMALL
+    from scenes.kit.text import shorten_to_width, text
+
+    latin = "Lily had a red kite. One day, Lily took the kite to the park."
+    assert shorten_to_width(latin, 13.0, SIZE_SMALL) == latin
+    width = text(latin, SIZE_SMALL).width
+    long_latin = " ".join([latin] * 3)
+    short = shorten_to_width(long_latin, width, SIZE_SMALL)
+    prefix = short[:-1]
+    assert short.endswith("…")
+    assert long_latin.startswith(prefix)
+    assert text(short, SIZE_SMALL).width <= width
+    # The cut falls between words, and the next word would not fit.
+    assert long_latin[len(prefix)] == " "
+    next_word = long_latin[: long_latin.index(" ", len(prefix) + 1)]
+    assert text(next_word + "…", SIZE_SMALL).width > width
+
+    # A CJK character is about twice as wide as a Latin one, so about half as many fit.
+    chinese = shorten_to_width("小红有一只风筝。" * 20, width, SIZE_SMALL)
+    assert chinese.endswith("…")
+    assert text(chinese, SIZE_SMALL).width <= width
+    assert 0.35 < len(chinese) / len(short) < 0.65

@@ -78,6 +78,7 @@ class KVCacheScene(ExperimentScene):
             VGroup(text(self.s("cache_length"), SIZE_LABEL, TEXT), length).arrange(RIGHT, buff=0.2),
             VGroup(text(self.s("cache_bytes"), SIZE_LABEL, TEXT), size).arrange(RIGHT, buff=0.2),
             text(self.s("per_token", bytes=fmt_bytes(d.bytes_per_token), layers=d.layers), SIZE_SMALL, MUTED),
+            text(self.s("per_value", value_bytes=d.bytes_per_value), SIZE_SMALL, MUTED),
         ).arrange(DOWN, buff=0.2, aligned_edge=LEFT)
         rows.length, rows.size = length, size
         return rows
@@ -151,7 +152,7 @@ class KVCacheScene(ExperimentScene):
         masks = self.mask_pair(d, cell=0.3, direction=DOWN)
         figure = Group(matrix, masks).arrange(RIGHT, buff=0.6, aligned_edge=UP)
         takeaways = [
-            self.s("take_cache", bytes=fmt_bytes(d.bytes_per_token), layers=d.layers),
+            self.s("take_cache", bytes=fmt_bytes(d.bytes_per_token), layers=d.layers, value_bytes=d.bytes_per_value),
             self.s("take_step", error=sci(d.step_probs_error, 2)),
             self.s("take_mask", split=d.chunk_split),
             self.s("take_chunked", error=sci(d.chunked_logits_error, 2)),

@@ -11,18 +11,21 @@ except ModuleNotFoundError:  # `manim scenes/curriculum/yarn.py` in a checkout t
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Create, DashedVMobject, FadeIn, FadeOut, Group, Line, VGroup
 
 from scenes.curriculum.base import ExperimentScene
 from scenes.curriculum.data.yarn import YarnData, yarn_data
-from scenes.curriculum.plots import text_table
+from scenes.curriculum.plots import LogPlot, decade_range, legend, text_table
 from scenes.experiments import run_yarn
-from scenes.kit import COMPONENT, BarChart, Heatmap, fit_text, fmt, fmt_count, text
+from scenes.kit import COMPONENT, BarChart, fit_text, fmt, fmt_count, text
 from scenes.kit.style import MUTED, SIZE_LABEL, SIZE_SMALL, TEXT
 
 KEEP = COMPONENT["q"]  # pairs whose frequency YaRN keeps
 RAMP = COMPONENT["k"]
 DIVIDED = COMPONENT["residual"]  # pairs divided by the full factor
+PLAIN = COMPONENT["v"]  # the reach line without YaRN
+YARN = COMPONENT["norm"]  # the reach line with YaRN
+POSITION_MARGIN = 0.3  # doublings of empty axis before the first and after the last position on the reach plot
 
 
 def plain_number(value: float) -> str:
@@ -63,37 +66,73 @@ class YarnScene(ExperimentScene):
         colors = [self.region_color(ramp) for ramp in d.ramp]
         chart = BarChart([str(i) for i in range(len(d.scale))], d.scale, colors, bar_width=2.2, row_height=self.row_height(),
                          max_value=1.0, formatter=lambda value: fmt(value, 3), label_size=SIZE_SMALL)
+        pair_axis = text(self.s("pair_axis"), SIZE_SMALL, MUTED)
+        pair_axis.next_to(chart.label_texts, UP, buff=0.12).align_to(chart.label_texts, LEFT)
         heading = fit_text(self.s("scale_heading"), SIZE_SMALL + 2, 3.4, color=TEXT, max_lines=2)
-        heading.next_to(chart, UP, buff=0.2).align_to(chart.label_texts, LEFT)
-        legend = VGroup()
-        for name, color in (("region_keep", KEEP), ("region_ramp", RAMP), ("region_divided", DIVIDED)):
-            legend.add(text(self.s(name, factor=plain_number(d.factor)), SIZE_SMALL, color))
-        legend.arrange(RIGHT, buff=0.3).next_to(chart, DOWN, buff=0.2).align_to(chart.label_texts, LEFT)
-        group = VGroup(heading, chart, legend)
+        heading.next_to(pair_axis, UP, buff=0.15).align_to(chart.label_texts, LEFT)
+        legend_rows = legend([(self.s(name, factor=plain_number(d.factor)), color, False)
+                              for name, color in (("region_keep", KEEP), ("region_ramp", RAMP), ("region_divided", DIVIDED))])
+        legend_rows.arrange(RIGHT, buff=0.3).next_to(chart, DOWN, buff=0.2).align_to(chart.label_texts, LEFT)
+        group = VGroup(heading, pair_axis, chart, legend_rows)
         group.chart = chart
         return group
 
-    def unseen_map(self, values: np.ndarray, d: YarnData, heading: str) -> Heatmap:
-        """Return pairs (rows) by positions (columns): dark within the trained angles, brighter the farther beyond."""
-        columns = [fmt_count(p) for p in d.positions]
-        heatmap = Heatmap(values.T, None, columns, cell=self.row_height(), cell_width=0.5, kind="sequential")
-        title = fit_text(heading, SIZE_SMALL + 2, 3.2, color=TEXT, max_lines=2)
-        title.next_to(heatmap.col_labels, UP, buff=0.15).align_to(heatmap.image, LEFT)
-        heatmap.add(title)
-        return heatmap
+    def reach_plot(self, d: YarnData, height: float) -> LogPlot:
+        """Return the slow pairs' largest angle over their largest trained angle, per position, plain RoPE and YaRN.
+
+        Positions sit on a log2 axis, so each doubling of the position takes the same width.
+        The dashed line at 1 is the largest angle a slow pair reached in training.
+        """
+        steps = self.position_steps(d)
+        ticks = {}
+        for step, position in zip(steps, d.positions):
+            if not ticks or step - max(ticks) >= 0.5:  # within half a doubling of the previous label, two would overlap
+                ticks[step] = fmt_count(position)
+        plain, yarn = d.slow_reach(yarn=False), d.slow_reach(yarn=True)
+        low, high = decade_range([plain, yarn, np.ones(1)])
+        title = self.s("reach_title")
+        slow = d.slow_pairs
+        if slow.size:
+            title = self.s("slow_pairs", first=int(slow[0]), last=int(slow[-1])) + "\n" + title
+        plot = LogPlot(steps[-1] + POSITION_MARGIN + 1, low, high, ticks, self.s("position_axis"), title, width=4.2, height=height)
+        plot.set_legend(legend([(self.s("legend_plain"), PLAIN, False), (self.s("legend_yarn"), YARN, False),
+                                (self.s("legend_trained"), MUTED, True)]))
+        # The line stops at the last position, so the value printed right of that point stays clear of it.
+        trained = Line(plot.point(0, 1.0), plot.point(steps[-1], 1.0), stroke_color=MUTED, stroke_width=2.5)
+        plot.trained = DashedVMobject(trained, num_dashes=20)
+        plot.add(plot.trained)
+        return plot
+
+    @staticmethod
+    def position_steps(d: YarnData) -> np.ndarray:
+        """Return each shown position's x on the reach plot: doublings past the first position, plus a margin.
+
+        The margin keeps the first tick label clear of the lowest y label and the last point off the axis end.
+        """
+        positions = np.asarray(d.positions, dtype=np.float64)
+        return np.log2(positions / positions[0]) + POSITION_MARGIN
+
+    def reach_series(self, plot: LogPlot, d: YarnData) -> list[VGroup]:
+        """Return the plain and the YaRN line, each with its last value printed beside its last point."""
+        steps = self.position_steps(d)
+        series = []
+        for yarn, color in ((False, PLAIN), (True, YARN)):
+            values = d.slow_reach(yarn=yarn)
+            line = plot.series(values, color, positions=steps)
+            if line.points_drawn == len(values):
+                end = text(self.s("reach_value", reach=fmt(values[-1], 5)), SIZE_SMALL, color)
+                line.add(end.next_to(plot.point(steps[-1], values[-1]), RIGHT, buff=0.12))
+            series.append(line)
+        return series
 
     def figure(self, d: YarnData) -> Group:
-        """Return the multiplier bars with both maps to their right, every row one pair."""
+        """Return the multiplier bars and, to their right, the reach plot with both lines."""
         scale = self.scale_chart(d)
-        plain = self.unseen_map(d.beyond(yarn=False), d, self.s("map_plain", reach=fmt(d.max_reach(yarn=False), 5)))
-        yarn = self.unseen_map(d.beyond(yarn=True), d, self.s("map_yarn", reach=fmt(d.max_reach(yarn=True), 5)))
-        top = scale.chart.bars[0].get_top()[1] + 0.15 * self.row_height()
-        x = scale.get_right()[0] + 0.5
-        for heatmap in (plain, yarn):
-            heatmap.shift(RIGHT * (x - heatmap.image.get_left()[0]) + UP * (top - heatmap.image.get_top()[1]))
-            x = heatmap.image.get_right()[0] + 0.5
-        axis = text(self.s("position_axis"), SIZE_SMALL, MUTED).next_to(Group(plain.image, yarn.image), DOWN, buff=0.15)
-        return Group(scale, plain, yarn, axis)
+        plot = self.reach_plot(d, height=min(3.2, scale.chart.height))
+        plot.next_to(scale, RIGHT, buff=1.0)
+        plot.shift(UP * (scale.chart.get_bottom()[1] - plot.x_axis.get_start()[1]))
+        lines = VGroup(*self.reach_series(plot, d))
+        return Group(scale, plot, lines)
 
     def loss_table(self, d: YarnData) -> VGroup:
         rows = [["", self.s("col_within", orig=fmt_count(d.original_max)), self.s("col_beyond", orig=fmt_count(d.original_max))],
@@ -115,15 +154,17 @@ class YarnScene(ExperimentScene):
         # The ramp: which pairs keep, which are divided
         self.beat("ramp")
         figure = self.figure(d).move_to([0, 0.45, 0])
-        scale, plain, yarn, axis = figure
-        self.play(FadeIn(scale[0]), FadeIn(scale[2]), FadeIn(scale.chart.label_texts), FadeIn(scale.chart.baseline), run_time=0.6)
+        scale, plot, lines = figure
+        self.play(FadeIn(scale[0]), FadeIn(scale[1]), FadeIn(scale[3]), FadeIn(scale.chart.label_texts), FadeIn(scale.chart.baseline),
+                  run_time=0.6)
         self.play(*[Create(bar) for bar in scale.chart.bars], FadeIn(scale.chart.value_texts), run_time=1.0)
         self.say(self.s("ramp", beta_fast=plain_number(d.beta_fast), beta_slow=plain_number(d.beta_slow), orig=fmt_count(d.original_max), low=d.low,
                         high=d.high, last=last_pair, factor=plain_number(d.factor)))
 
         # Angles beyond the trained length
         self.beat("angles")
-        self.play(FadeIn(plain), FadeIn(yarn), FadeIn(axis), run_time=0.8)
+        self.play(FadeIn(plot), run_time=0.8)
+        self.play(*[Create(line) for line in lines], run_time=1.5)
         self.say(self.s("angles", position=fmt_count(d.positions[d.last]), orig=fmt_count(d.original_max),
                         plain=fmt(d.max_reach(yarn=False), 5), yarn=fmt(d.max_reach(yarn=True), 5)))
 

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from minimind import MiniMindForCausalLM
 from minimind.attention import causal_mask
 
+from ..data.gqa import BYTES_PER_VALUE
 from ._common import ExperimentError, check_index, record_probes, resolve_prompt
 
 
@@ -51,7 +52,8 @@ class KVCacheResult:
     steps: list[DecodeStep]  # one per token fed after the prefill
     cache_lengths: list[int]  # keys per layer after the prefill and after each step
     cache_shape: tuple[int, ...]  # final per-layer k (or v) cache, (B, S, kv_heads, D)
-    cache_bytes_per_token: int  # k and v over all layers, in the model's dtype
+    bytes_per_value: int  # BYTES_PER_VALUE: the cache size assumes fp16 or bf16 values, as the gqa scene does
+    cache_bytes_per_token: int  # k and v over all layers, bytes_per_value each, whatever dtype this run computed in
     full_ids: list[int]  # prompt plus every generated token that was fed back
     full_probs: np.ndarray  # (N, N) one pass over full_ids, chosen layer and head
     step_logits_error: float  # max |cached logits - full-pass logits| over all N positions
@@ -154,8 +156,8 @@ def run_kv_cache(
         steps=steps,
         cache_lengths=cache_lengths,
         cache_shape=tuple(k_cache.shape),
-        cache_bytes_per_token=2 * config.num_hidden_layers * config.num_key_value_heads * config.head_dim
-        * k_cache.element_size(),
+        bytes_per_value=BYTES_PER_VALUE,
+        cache_bytes_per_token=2 * config.num_hidden_layers * config.num_key_value_heads * config.head_dim * BYTES_PER_VALUE,
         full_ids=full_ids,
         full_probs=full_probs,
         step_logits_error=float((cached - full.logits[0].float()).abs().max()),

@@ -18,8 +18,8 @@ from ..data.focus import Focus
 from ..inputs import inputs_from_env, load_trace
 from .animations import OpacityFadeIn, OpacityFadeOut
 from .cards import ClosingStill, claim_card
-from .style import BACKGROUND, CLAIM_HOLD, READ_PER_CHAR_CJK, READ_PER_CHAR_LATIN, STILL_HOLD
-from .text import caption
+from .style import BACKGROUND, CLAIM_HOLD, MARGIN, READ_PER_CHAR_CJK, READ_PER_CHAR_LATIN, SIZE_SMALL, STILL_HOLD
+from .text import caption, shorten_to_width, text
 
 ProgressCallback = Callable[[str, int, int], None]  # (beat name, beats started, beats in total)
 
@@ -95,12 +95,19 @@ class TraceScene(Scene):
         seconds = sum(READ_PER_CHAR_CJK if unicodedata.east_asian_width(c) in ("W", "F") else READ_PER_CHAR_LATIN for c in content)
         return max(minimum, seconds)
 
+    def prompt_part(self, prompt: str) -> str:
+        """Return the footer's "prompt: …" piece: the whole prompt when it fits one footer line, else shortened with "…"."""
+        prompt = " ".join(prompt.split())  # newlines become spaces, because the footer gives the prompt one line
+        label_width = text(self.k("prompt", prompt=""), SIZE_SMALL).width
+        # fit_text wraps the footer by an average character width, so a prompt filling the whole
+        # line would spill its last word onto the next; 90% of the line keeps it on one.
+        width = 0.9 * (config.frame_width - 2 * MARGIN) - label_width
+        return self.k("prompt", prompt=shorten_to_width(prompt, width, SIZE_SMALL))
+
     def focus_line(self, **parts: Any) -> str:
-        """Return the card's provenance line: prompt (shortened) and the focus the scene picked."""
+        """Return the card's provenance line: prompt (shortened only where it would not fit) and the focus the scene picked."""
         prompt = source.prompt_text(self.trace) or " ".join(source.token_labels(self.trace))
-        if len(prompt) > 60:
-            prompt = prompt[:59] + "…"
-        pieces = [self.k("prompt", prompt=prompt)]
+        pieces = [self.prompt_part(prompt)]
         for name in ("layer", "head", "token"):
             if name in parts and parts[name] is not None:
                 pieces.append(self.k(name, value=parts[name]))

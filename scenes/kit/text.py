@@ -108,6 +108,29 @@ def fit_text(content: str, size: float, max_width: float, color: str = TEXT, max
     return block.scale_to_fit_width(max_width) if block.width > max_width else block
 
 
+def shorten_to_width(content: str, max_width: float, size: float) -> str:
+    """Return `content` when its Text at `size` is at most `max_width` wide, else its longest prefix that fits with "…" added.
+
+    Widths are measured in the scenes' font, so a CJK character counts about twice a Latin one.
+    A cut inside a Latin word moves back to the space before it.
+    """
+    if text(content, size).width <= max_width:
+        return content
+    fits, too_long = 0, len(content)  # content[:fits] + "…" fits, content[:too_long] + "…" does not
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if text(content[:middle].rstrip() + "…", size).width <= max_width:
+            fits = middle
+        else:
+            too_long = middle
+    prefix = content[:fits]
+    before, after = content[fits - 1 : fits], content[fits : fits + 1]
+    inside_word = all(c and not c.isspace() and _display_units(c) == 1.0 for c in (before, after))
+    if inside_word and " " in prefix.strip():
+        prefix = prefix[: prefix.rstrip().rindex(" ")]
+    return prefix.rstrip() + "…"
+
+
 def caption(content: str, size: float = SIZE_CAPTION) -> Text:
     """Return a caption placed in the band at the bottom of the frame."""
     block = fit_text(content, size, config.frame_width - 2 * MARGIN - 0.6, max_lines=2)

@@ -28,7 +28,8 @@ class KVCacheData:
     first_output: str  # greedy token after the prefill
     first_output_prob: float
     cache_lengths: list[int]  # after the prefill and after each step
-    bytes_per_token: int
+    bytes_per_token: int  # k and v of every block, bytes_per_value each
+    bytes_per_value: int
     layers: int
     full_probs: np.ndarray  # (N, N) one pass over every token fed in
     step_logits_error: float
@@ -76,6 +77,7 @@ def kv_cache_data(result: KVCacheResult, layers: int) -> KVCacheData:
         first_output_prob=result.first_next_prob,
         cache_lengths=result.cache_lengths,
         bytes_per_token=result.cache_bytes_per_token,
+        bytes_per_value=result.bytes_per_value,
         layers=layers,
         full_probs=result.full_probs,
         step_logits_error=result.step_logits_error,

@@ -11,7 +11,7 @@ from scenes.experiments import YarnResult
 
 @dataclass
 class YarnData:
-    """Per-pair ramp and scale, and per-position "unseen angle" maps without and with YaRN."""
+    """Per-pair ramp and scale, and per position how far the slow pairs turn without and with YaRN."""
 
     head_dim: int
     rope_theta: float
@@ -33,20 +33,25 @@ class YarnData:
     loss_within: tuple[float, float]  # mean next-token loss before original_max: plain, YaRN
     loss_beyond: tuple[float, float]  # at or after original_max: plain, YaRN
 
-    def beyond(self, yarn: bool) -> np.ndarray:
-        """(len(positions), D/2) in [0, 1]: log(reach) / log(factor) where the angle is unseen, else 0.
+    @property
+    def slow_pairs(self) -> np.ndarray:
+        """Indices of the pairs that made less than one full turn within the original length."""
+        return np.flatnonzero(self.turns_in_training < 1.0)
 
-        0 means within the angles of training, 1 means `factor` times the largest trained angle.
+    def slow_reach(self, yarn: bool) -> np.ndarray:
+        """Return, per shown position, the largest ratio of a slow pair's angle to its largest trained angle, (len(positions),).
+
+        Above 1 a slow pair is at an angle it never reached in training. Pairs that turned
+        fully in training have seen every angle, so they are left out. All zeros when every
+        pair turned fully.
         """
-        unseen, reach = (self.unseen_yarn, self.reach_yarn) if yarn else (self.unseen_plain, self.reach_plain)
-        scaled = np.log(np.maximum(reach, 1.0)) / np.log(self.factor)
-        return np.where(unseen, np.clip(scaled, 0.0, 1.0), 0.0)
+        reach = self.reach_yarn if yarn else self.reach_plain
+        slow = self.slow_pairs
+        return reach[:, slow].max(axis=1) if slow.size else np.zeros(len(self.positions))
 
     def max_reach(self, yarn: bool) -> float:
-        """Return the largest angle reached by a pair that did not wrap in training, over its largest trained angle."""
-        unseen, reach = (self.unseen_yarn, self.reach_yarn) if yarn else (self.unseen_plain, self.reach_plain)
-        wrapped = self.turns_in_training >= 1.0
-        return float(reach[:, ~wrapped].max()) if (~wrapped).any() else 0.0
+        """Return the largest angle reached by a slow pair at any shown position, over its largest trained angle."""
+        return float(self.slow_reach(yarn).max(initial=0.0))
 
     @property
     def last(self) -> int:
@@ -55,7 +60,7 @@ class YarnData:
 
 
 def yarn_data(result: YarnResult) -> YarnData:
-    """Collect the ramp and turn the experiment's `seen` maps into `unseen` ones for the heatmaps."""
+    """Collect the ramp, the turns each pair makes in training, and the angles beyond the trained length."""
     turns = (result.original_max_position_embeddings - 1) * result.base_inv_freq / (2 * np.pi)
     return YarnData(
         head_dim=result.head_dim,
