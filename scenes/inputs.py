@@ -66,23 +66,64 @@ def inputs_from_env() -> SceneInputs:
     )
 
 
+# The models loaded in this process, most recent last: (key, (model, tokenizer)). One
+# `mmtrace render` loads one model. A process that renders many clips (the test suite, a
+# notebook) reuses the last few instead of reading the checkpoint again.
+_LOADED: list[tuple[tuple, tuple]] = []
+_MAX_LOADED = 2
+
+
+def _file_key(path: str | Path | None) -> tuple | None:
+    """Return what identifies a file or folder option: its resolved path, size and modification time."""
+    if not path:
+        return None
+    resolved = Path(path).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError:
+        return (str(resolved),)  # missing: the loader raises its one-line error
+    return (str(resolved), stat.st_size, stat.st_mtime_ns)
+
+
+def load_model_and_tokenizer(checkpoint: str | Path | None = None, tokenizer: str | Path | None = None,
+                             config: str | Path | None = None):
+    """Return (model, tokenizer) for the --checkpoint, --tokenizer and --config options, loaded once per process.
+
+    None for all three gives the embedded default model and tokenizer. Loading is
+    `tracer.cli.common.load_model_and_tokenizer`, so a tokenizer.json beside the checkpoint
+    is found and the vocabularies are checked as `mmtrace trace` does. The same objects
+    are returned while the files are unchanged, so callers must not modify the model.
+    Raises MiniMindError with a one-line message for a missing or unreadable file.
+    """
+    import argparse
+
+    from tracer.cli.common import load_model_and_tokenizer as load
+
+    key = (_file_key(checkpoint), _file_key(tokenizer), _file_key(config))
+    for index, (loaded_key, loaded) in enumerate(_LOADED):
+        if loaded_key == key:
+            _LOADED.append(_LOADED.pop(index))
+            return loaded
+    args = argparse.Namespace(
+        checkpoint=Path(checkpoint) if checkpoint else None,
+        tokenizer=Path(tokenizer) if tokenizer else None,
+        config=Path(config) if config else None,
+    )
+    loaded = load(args)
+    _LOADED.append((key, loaded))
+    del _LOADED[:-_MAX_LOADED]
+    return loaded
+
+
 def trace_prompt_text(prompt: str, checkpoint: str | Path | None = None, tokenizer: str | Path | None = None, config: str | Path | None = None):
     """Trace `prompt` on a checkpoint (default: the embedded model) and return the in-memory Trace.
 
     The prompt is encoded the way `mmtrace trace` encodes it (tracer.trace_prompt), so a
     render from --prompt and a render from the saved trace of the same prompt agree.
     """
-    import argparse
-
     from tracer import trace_prompt
-    from tracer.cli.common import load_model_and_tokenizer
 
-    args = argparse.Namespace(
-        checkpoint=Path(checkpoint) if checkpoint else None,
-        tokenizer=Path(tokenizer) if tokenizer else None,
-        config=Path(config) if config else None,
-    )
-    model, tok = load_model_and_tokenizer(args)
+    model, tok = load_model_and_tokenizer(checkpoint, tokenizer, config)
     return trace_prompt(model, tok, prompt)
 
 

@@ -56,7 +56,7 @@ class RenderOptions:
     output: str | None = None  # output file or folder; None: renders/<scene>-<lang>-<quality>.<format>
     trace: str | None = None  # .mmtrace file, used when render_scene gets no trace
     prompt: str | None = None  # text to trace when there is no trace file
-    checkpoint: str | None = None  # model for --prompt; None: the embedded default model
+    checkpoint: str | None = None  # model for --prompt and the curriculum experiments; None: the embedded default model
     tokenizer: str | None = None
     config: str | None = None
     sections: bool = False  # also write one clip per beat (manim sections) beside the output
@@ -144,12 +144,30 @@ def manim_cache_dir() -> Path:
     return base / "minimind-trace" / "manim"
 
 
+def _model_options(options: RenderOptions) -> dict[str, str | None]:
+    return {"checkpoint": options.checkpoint, "tokenizer": options.tokenizer, "config": options.config}
+
+
 def _resolve_trace(trace, options: RenderOptions, lang: str):
     from .inputs import load_trace
 
     source = trace if trace is not None else options.trace
-    model_options = {"checkpoint": options.checkpoint, "tokenizer": options.tokenizer, "config": options.config}
-    return load_trace(source, prompt=options.prompt, lang=lang, **model_options)
+    return load_trace(source, prompt=options.prompt, lang=lang, **_model_options(options))
+
+
+def _experiment_model(scene_class, options: RenderOptions) -> dict[str, Any]:
+    """Return the model arguments of a scene that runs an experiment (`ExperimentScene`), else {}.
+
+    The model is the one `--prompt` is traced on, loaded once per process: the checkpoint
+    of the options, or the embedded default model.
+    """
+    from .curriculum.base import ExperimentScene
+    from .inputs import load_model_and_tokenizer
+
+    if not issubclass(scene_class, ExperimentScene):
+        return {}
+    model, tokenizer = load_model_and_tokenizer(**_model_options(options))
+    return {"model": model, "tokenizer": tokenizer, "checkpoint": options.checkpoint}
 
 
 class _BeatProgress:
@@ -175,7 +193,8 @@ def render_scene(scene_id: str, trace=None, options: RenderOptions | None = None
     """Render scene `scene_id` and return the output path; write `<output>.json` beside it.
 
     `trace` is a tracer.Trace, a .mmtrace path, or None (then options.trace, options.prompt,
-    or the default prompt of the language, traced on the embedded model). The clip is
+    or the default prompt of the language, traced on options.checkpoint or the embedded
+    model). Curriculum scenes run their experiment on that same model. The clip is
     rendered in a temporary folder next to the output and moved into place when complete,
     so a failed render leaves no partial file. Raises MiniMindError for bad input.
     """
@@ -192,8 +211,9 @@ def render_scene(scene_id: str, trace=None, options: RenderOptions | None = None
 
     labeler = labeler_for(loaded, options.tokenizer)
     focus = Focus(options.layer, options.head, options.token)
+    experiment = _experiment_model(scene_class, options)
     # Data extraction runs before manim starts, so focus errors surface as one-line errors.
-    scene_class.extract(loaded, focus, labeler=labeler)
+    scene_class.extract(loaded, focus, labeler=labeler, **experiment)
 
     try:
         work = Path(tempfile.mkdtemp(prefix=".render-", dir=target.parent))
@@ -203,7 +223,7 @@ def render_scene(scene_id: str, trace=None, options: RenderOptions | None = None
     started = time.perf_counter()
     progress = _BeatProgress(scene_id, len(scene_class.beats), options.progress and options.format != "png")
     try:
-        scene = _render_in(work, scene_class, loaded, focus, lang, labeler, options, width, height, fps, progress)
+        scene = _render_in(work, scene_class, loaded, focus, lang, labeler, options, width, height, fps, progress, experiment)
         progress.finish()
         produced = _produced_file(scene, options.format)
         duration = float(scene.time)
@@ -223,7 +243,7 @@ def render_scene(scene_id: str, trace=None, options: RenderOptions | None = None
     return target
 
 
-def _render_in(work: Path, scene_class, trace, focus, lang, labeler, options, width, height, fps, progress):
+def _render_in(work: Path, scene_class, trace, focus, lang, labeler, options, width, height, fps, progress, experiment):
     from manim import tempconfig
 
     cache = manim_cache_dir()
@@ -245,7 +265,7 @@ def _render_in(work: Path, scene_class, trace, focus, lang, labeler, options, wi
     if options.format == "mp4" and options.encoder_preset:
         settings["video_encoder_options"] = {"preset": options.encoder_preset}
     with tempconfig(settings):
-        scene = scene_class(trace=trace, focus=focus, lang=lang, labeler=labeler, progress=progress)
+        scene = scene_class(trace=trace, focus=focus, lang=lang, labeler=labeler, progress=progress, **experiment)
         scene.render()
     return scene
 
@@ -276,7 +296,9 @@ def _sidecar(entry, scene, trace, options: RenderOptions, lang: str, target: Pat
 
     data = scene.data
     picked = {name: getattr(data, name) for name in ("layer", "head", "token", "query") if hasattr(data, name)}
-    recorded = dict(options.to_dict(), lang=lang, output=target.name, progress=False)
+    # Absolute model paths, so --from-sidecar loads the same files from any folder.
+    model_paths = {name: str(Path(value).resolve()) if value else None for name, value in _model_options(options).items()}
+    recorded = dict(options.to_dict(), lang=lang, output=target.name, progress=False, **model_paths)
     trace_file = getattr(trace, "path", None)
     return {
         "sidecar_version": SIDECAR_VERSION,
@@ -298,11 +320,23 @@ def _sidecar(entry, scene, trace, options: RenderOptions, lang: str, target: Pat
             "weights_sha256": source.weights_hash(trace),
             "tokens": len(source.token_ids(trace)),
         },
+        "model": _experiment_record(scene, model_paths["checkpoint"]),
         "options": recorded,
         "versions": tool_versions(),
         "rendered_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "render_seconds": round(seconds, 2),
     }
+
+
+def _experiment_record(scene, checkpoint: str | None) -> dict[str, Any] | None:
+    """Return the model a curriculum scene ran its experiment on; None for scenes drawn from the trace alone."""
+    from tracer.fingerprint import weights_sha256
+
+    from .curriculum.base import ExperimentScene
+
+    if not isinstance(scene, ExperimentScene):
+        return None
+    return {"checkpoint": checkpoint, "weights_sha256": weights_sha256(scene.model)}
 
 
 def render_from_sidecar(path: str | Path, output: str | None = None, progress: bool = True) -> Path:

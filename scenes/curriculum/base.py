@@ -2,15 +2,18 @@
 
 The curriculum scenes need weights, not only a recorded trace: they switch norms off,
 rotate vectors to other positions, or run prompts longer than the training length. So
-`setup` loads the model (the embedded default unless one is given), runs the scene's
-experiment from `scenes.experiments`, and turns its result into the scene's data object.
-A trace, when given, supplies the prompt's token ids, and its weights must be the model's.
-Claim card, beats, captions and closing still work as in `TraceScene`.
+`setup` takes the model it is given (`mmtrace render --checkpoint` loads the reader's
+model; without one it is the embedded default), runs the scene's experiment from
+`scenes.experiments`, and turns its result into the scene's data object. A trace, when
+given, supplies the prompt's token ids, and its weights must be the model's. Claim card,
+beats, captions and closing still work as in `TraceScene`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from pathlib import Path
 from typing import Any, ClassVar
 
 from minimind.errors import MiniMindError
@@ -19,23 +22,19 @@ from tracer.i18n import t
 
 from ..data import source
 from ..data.focus import Focus, check_index, is_special
-from ..inputs import DEFAULT_PROMPTS, load_trace
+from ..inputs import DEFAULT_PROMPTS, load_model_and_tokenizer, load_trace
 from ..kit import TraceScene
 from ..kit.style import BACKGROUND
 
 logger = logging.getLogger(__name__)
 
-_DEFAULT: dict[str, Any] = {}  # the embedded model and tokenizer, loaded once per process
+# Scenes whose experiment computes RoPE angles from the model's rope_theta.
+ROPE_SCENES = frozenset({"rope-basics", "rope-frequencies", "rope-precision", "yarn"})
 
 
 def default_model_and_tokenizer():
     """Return the embedded default model and tokenizer, loading them on first use."""
-    if not _DEFAULT:
-        from minimind import load_default_model, load_tokenizer
-
-        _DEFAULT["model"] = load_default_model()
-        _DEFAULT["tokenizer"] = load_tokenizer(None)
-    return _DEFAULT["model"], _DEFAULT["tokenizer"]
+    return load_model_and_tokenizer()
 
 
 def prompt_ids(tokenizer, content: str) -> list[int]:
@@ -43,19 +42,36 @@ def prompt_ids(tokenizer, content: str) -> list[int]:
     return [tokenizer.bos_token_id] + tokenizer.encode(content)
 
 
-def prompt_display(labels: list[str], max_chars: int = 60) -> str:
-    """Return the prompt's tokens as one readable line, special tokens dropped."""
-    line = "".join(label for label in labels if not is_special(label)).strip()
-    return line if len(line) <= max_chars else line[: max_chars - 1] + "…"
+def prompt_display(labels: list[str]) -> str:
+    """Return the prompt's tokens as one readable line, special tokens dropped (TraceScene.prompt_part shortens it to fit)."""
+    return "".join(label for label in labels if not is_special(label)).strip()
 
 
-def check_weights(scene_id: str, trace, model) -> None:
-    """Raise MiniMindError when `trace` was recorded with other weights than `model`'s."""
+def _error(key: str, **params: Any) -> MiniMindError:
+    return MiniMindError(t(key, lang="en", **params), key=key, **params)
+
+
+def check_weights(scene_id: str, trace, model, checkpoint: str | None = None) -> None:
+    """Raise MiniMindError when `trace` was recorded with other weights than `model`'s.
+
+    `checkpoint` is where `model` came from (None: the embedded model). The message names it
+    and tells the reader to pass the checkpoint that recorded the trace.
+    """
     recorded, loaded = source.weights_hash(trace), weights_sha256(model)
     if recorded != loaded:
-        key = "scene.curriculum.error_weights"
         params = {"scene": scene_id, "trace": recorded[:12], "model": loaded[:12]}
-        raise MiniMindError(t(key, lang="en", **params), key=key, **params)
+        if checkpoint is None:
+            raise _error("scene.curriculum.error_weights", **params)
+        raise _error("scene.curriculum.error_weights_checkpoint", checkpoint=str(checkpoint), **params)
+
+
+def check_model(scene_id: str, model) -> None:
+    """Raise MiniMindError when `model` lacks a setting the experiment of `scene_id` needs."""
+    if scene_id in ROPE_SCENES:
+        theta = float(model.config.rope_theta)
+        # theta = 1 makes every pair turn at the same speed, and YaRN divides by log(theta).
+        if not (math.isfinite(theta) and theta > 1):
+            raise _error("scene.curriculum.error_rope_theta", scene=scene_id, value=repr(theta))
 
 
 class ExperimentScene(TraceScene):
@@ -63,7 +79,10 @@ class ExperimentScene(TraceScene):
 
     Arguments beyond TraceScene's:
       model, tokenizer: a loaded MiniMindForCausalLM and its tokenizer; by default the
-        embedded model and tokenizer.
+        embedded model and tokenizer. A model given without a tokenizer works while the
+        prompt comes from a trace; encoding a text prompt then raises MiniMindError.
+      checkpoint: where `model` was loaded from, shown in errors and on the closing still;
+        None for the embedded model or a model built in memory.
       trace: optional; its token ids become the prompt of experiments that read one. It
         must come from the same weights as the model.
     Subclasses implement `run_experiment` (model, tokenizer -> experiment result) and
@@ -75,23 +94,29 @@ class ExperimentScene(TraceScene):
     # Focus fields the scene reads, each with the config attribute that counts its choices.
     focus_fields: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, *args: Any, model=None, tokenizer=None, **kwargs: Any):
+    def __init__(self, *args: Any, model=None, tokenizer=None, checkpoint: str | Path | None = None, **kwargs: Any):
         self.model_given = (model, tokenizer)
+        self.checkpoint = str(checkpoint) if checkpoint is not None else None
         super().__init__(*args, **kwargs)
 
     # --- data ------------------------------------------------------------------------------
 
     @classmethod
-    def extract(cls, trace, focus: Focus, labeler=None) -> Focus:
-        """Check `trace` and `focus` before rendering starts; the data come from `run_experiment` later.
+    def extract(cls, trace, focus: Focus, labeler=None, model=None, tokenizer=None, checkpoint: str | Path | None = None) -> Focus:
+        """Check `trace`, `focus` and the model before rendering starts; the data come from `run_experiment` later.
 
-        The render API calls this before manim starts, so a bad focus or a trace from other
-        weights fails with a one-line error. Returns the focus.
+        The render API calls this before manim starts, so a bad focus, a trace from other
+        weights or a model the experiment cannot use fails with a one-line error. `model`
+        (default: the embedded model) and `checkpoint` are what the scene will be given.
+        Returns the focus.
         """
         config = source.model_config(trace)
         cls.check_focus(focus, config)
-        model, _ = default_model_and_tokenizer()
-        check_weights(cls.scene_id, trace, model)
+        if model is None:
+            model, _ = default_model_and_tokenizer()
+            checkpoint = None
+        check_weights(cls.scene_id, trace, model, checkpoint)
+        check_model(cls.scene_id, model)
         return focus
 
     @classmethod
@@ -111,10 +136,13 @@ class ExperimentScene(TraceScene):
             model, default_tokenizer = default_model_and_tokenizer()
             tokenizer = tokenizer if tokenizer is not None else default_tokenizer
         self.model, self.tokenizer = model, tokenizer
+        if self.model_given[0] is None:
+            self.checkpoint = None
         self.trace = None
         if self.trace_source is not None:
             self.trace = load_trace(self.trace_source)
-            check_weights(self.scene_id, self.trace, model)
+            check_weights(self.scene_id, self.trace, model, self.checkpoint)
+        check_model(self.scene_id, model)
         self.focus = self.check_focus(self.focus_request, model.config)
         self.result = self.run_experiment(model, tokenizer)
         self.data = self.build(self.result)
@@ -132,6 +160,8 @@ class ExperimentScene(TraceScene):
         prompt (or the default prompt of the scene's language) encoded with bos first."""
         if self.trace is not None:
             return source.token_ids(self.trace)
+        if self.tokenizer is None:
+            raise _error("scene.curriculum.error_tokenizer", scene=self.scene_id)
         return prompt_ids(self.tokenizer, self.prompt or DEFAULT_PROMPTS.get(self.lang, DEFAULT_PROMPTS["en"]))
 
     def experiment_prompt(self) -> list[int]:
@@ -148,7 +178,7 @@ class ExperimentScene(TraceScene):
     def input_line(self) -> str:
         """Return what the evidence was computed from; by default the prompt's tokens."""
         labels = self.prompt_labels()
-        return self.k("prompt", prompt=prompt_display(labels)) if labels else ""
+        return self.prompt_part(prompt_display(labels)) if labels else ""
 
     def prompt_labels(self) -> list[str]:
         """Return the labels of the prompt the experiment ran (empty when it runs no prompt)."""
@@ -165,8 +195,10 @@ class ExperimentScene(TraceScene):
         """Return the closing still's footer: input, model shape, weights hash, and that it ran at render time."""
         config = self.model.config
         model = self.k("model", layers=config.num_hidden_layers, hidden=config.hidden_size, version=config.minimind_version)
+        if self.checkpoint is not None:
+            model = f"{self.c('checkpoint', name=Path(self.checkpoint).name)}   {model}"
         digest = weights_sha256(self.model)[:12]
         return f"{self.focus_line(**parts)}   {model}   {self.k('weights', digest=digest)}   {self.c('computed_now')}"
 
 
-__all__ = ["ExperimentScene", "check_weights", "default_model_and_tokenizer", "prompt_display", "prompt_ids"]
+__all__ = ["ExperimentScene", "check_model", "check_weights", "default_model_and_tokenizer", "prompt_display", "prompt_ids"]

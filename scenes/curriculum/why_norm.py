@@ -10,6 +10,7 @@ try:
 except ModuleNotFoundError:  # `manim scenes/curriculum/why_norm.py` in a checkout that is not pip-installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import numpy as np
 from manim import DOWN, RIGHT, UP, Create, FadeIn, Group, VGroup, linear
 
 from scenes.curriculum.base import ExperimentScene
@@ -74,8 +75,15 @@ class WhyNormScene(ExperimentScene):
         return [chart.series(d.grad_plain[::-1], PLAIN, positions=positions), chart.series(d.grad_norm[::-1], NORMED, positions=positions)]
 
     def end_label(self, chart: LogPlot, values, position: int, color: str, side=RIGHT):
-        """Return the value at `position` printed beside its point."""
-        return markup_number(values[position], SIZE_LABEL - 2, color).next_to(chart.point(position, values[position]), side, buff=0.1)
+        """Return the value at `position` printed beside its point, or at the last point the line reaches.
+
+        A run that overflows ends its line at the first inf or NaN (see `LogPlot.series`), so
+        the label goes to the last finite positive value before it.
+        """
+        drawn = 0
+        while drawn < position and np.isfinite(values[drawn + 1]) and values[drawn + 1] > 0:
+            drawn += 1
+        return markup_number(values[drawn], SIZE_LABEL - 2, color).next_to(chart.point(drawn, values[drawn]), side, buff=0.1)
 
     def construct(self):
         d = self.data

@@ -65,7 +65,7 @@ def run_rope_basics(
     permutation: Sequence[int] | None = None,
     query_token: int | None = None,
     key_token: int = 0,
-    starts: Sequence[int] = DEFAULT_STARTS,
+    starts: Sequence[int] | None = None,
     offsets: Sequence[int] = DEFAULT_OFFSETS,
     seed: int = 0,
     length: int = 8,
@@ -74,9 +74,13 @@ def run_rope_basics(
 
     `permutation` defaults to a seeded shuffle that moves at least one token; the query
     token defaults to the last token. Repeated tokens in the prompt are dropped first,
-    because swapping two copies of one token would prove nothing.
+    because swapping two copies of one token would prove nothing. `starts` defaults to
+    those of DEFAULT_STARTS whose every offset fits in the model's RoPE tables.
     """
     config = model.config
+    if starts is None:
+        limit = config.max_position_embeddings
+        starts = [n for n in DEFAULT_STARTS if all(0 <= n + d < limit for d in offsets)] or [0]
     head = check_index("head", head, config.num_attention_heads)
     tokens = resolve_prompt(model, tokenizer, prompt, length=length, seed=seed, distinct=True)
     T = len(tokens.ids)

@@ -47,10 +47,11 @@ TraceMaker = Callable[[Path, dict], "tuple[Path, dict]"]
 
 @dataclass
 class LectureRequest:
-    """The lecture to build: which scenes (None for all) from which trace, how, and where.
+    """The lecture to build: which scenes (None for all) from which trace and model, how, and where.
 
     The trace is either a file (`trace`) or made inside the folder by `make_trace`, which
-    runs while the folder is locked.
+    runs while the folder is locked. The curriculum scenes run their experiments on the
+    model of `model_options`.
     """
 
     out_dir: Path
@@ -63,6 +64,10 @@ class LectureRequest:
     force: bool = False
     source: str = DEFAULT_SOURCE
     show_progress: bool = True
+    # --checkpoint, --tokenizer, --config as absolute paths, passed to every render ({}: the
+    # embedded model), and what identifies that model in the clips' input keys (None: embedded).
+    model_options: dict[str, str] = field(default_factory=dict)
+    model_identity: dict | None = None
 
 
 @dataclass
@@ -174,6 +179,8 @@ def _plan_jobs(request, trace, trace_hash, source, scene_ids, options, manifest,
     jobs = []
     for scene in scene_ids:
         inputs = {"scene": scene, "trace": trace_hash, "options": options, "version": version, "code": code}
+        if request.model_identity is not None:
+            inputs["model"] = request.model_identity
         key = input_key(inputs)
         stem = clip_stem(source, scene)
         if not request.force and manifest.reusable(scene, key, stem):
@@ -187,7 +194,7 @@ def _plan_jobs(request, trace, trace_hash, source, scene_ids, options, manifest,
                 "stem": stem,
                 "source": request.source,
                 "trace": str(trace.resolve()) if trace else None,
-                "options": options,
+                "options": {**options, **request.model_options},
                 "staging": str(staging / scene),
                 "threads": max(1, (os.cpu_count() or 1) // max(1, request.jobs)),
                 "log_level": logging.getLogger().getEffectiveLevel(),

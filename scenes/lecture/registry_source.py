@@ -102,6 +102,9 @@ class RegistrySource:
             output=str(staging / f"{scene_id}.mp4"),
             sections=True,
             progress=False,
+            checkpoint=options.get("checkpoint"),
+            tokenizer=options.get("tokenizer"),
+            config=options.get("config"),
         )
         with private_cache(manim_cache_dir, staging / "cache"), recording_captions() as captions, reporting_progress(progress):
             video = render_scene(scene_id, str(trace) if trace else None, render_options)

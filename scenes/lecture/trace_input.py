@@ -24,16 +24,21 @@ def prompt_trace_maker(prompt: str, model_args: argparse.Namespace):
     """Return a `make_trace` for LectureRequest that traces `prompt` on the model of `model_args`.
 
     `model_args` carries --checkpoint, --tokenizer and --config. The trace already in the
-    folder is reused when it was made from the same prompt, weights and trace schema.
+    folder is reused when it was made from the same prompt, weights, config, tokenizer file
+    and trace schema.
     """
 
     def make(folder: Path, previous: dict) -> tuple[Path, dict]:
+        from scenes.inputs import load_model_and_tokenizer
         from tracer import SCHEMA_VERSION, save_trace, trace_prompt
-        from tracer.cli.common import load_model_and_tokenizer
         from tracer.fingerprint import weights_sha256
 
-        model, tokenizer = load_model_and_tokenizer(model_args)
-        identity = input_key({"prompt": prompt, "weights": weights_sha256(model), "schema": SCHEMA_VERSION})
+        from .model_input import model_options
+
+        # The same loader as model_identity's, so the parent reads the checkpoint once.
+        model, tokenizer = load_model_and_tokenizer(**model_options(model_args))
+        identity = input_key({"prompt": prompt, "weights": weights_sha256(model), "config": model.config.to_dict(),
+                              "tokenizer": file_sha256(Path(tokenizer.path)), "schema": SCHEMA_VERSION})
         path = folder / TRACE_NAME
         if previous.get("identity") == identity and path.is_file() and file_sha256(path) == previous.get("sha256"):
             logger.info("%s", t("lecture.trace_reused", prompt=prompt, path=str(path)))

@@ -44,6 +44,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from scenes.inputs import DEFAULT_PROMPTS
     from scenes.lecture.build import DEFAULT_SOURCE, LectureRequest, build_lecture
+    from scenes.lecture.model_input import model_identity, model_options
     from scenes.lecture.trace_input import prompt_trace_maker
 
     lang = get_lang()
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
         if args.prompt is not None and not args.prompt.strip():
             raise MiniMindError("the prompt is empty: pass some text with --prompt", key="error.empty_prompt")
         make_trace = prompt_trace_maker(args.prompt if args.prompt is not None else DEFAULT_PROMPTS[lang], args)
+    # Loaded here once, so a bad model file is one error before any clip starts.
+    models = model_options(args)
+    identity = model_identity(models)
 
     request = LectureRequest(
         out_dir=out,
@@ -72,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         jobs=jobs,
         force=args.force,
         source=DEFAULT_SOURCE,
+        model_options=models,
+        model_identity=identity,
     )
     report = build_lecture(request)
 
