@@ -420,3 +420,36 @@ def test_full_mode_stats_on_first_read():
     assert [step.stats for step in full.trace] == [step.stats for step in stats_only.trace]
     full.trace.close()
     assert not any(getattr(step.stats, "pending", False) for step in full.trace)
+
+
+def test_weights_hash_follows_replaced_parameter():
+    from torch import nn
+
+    from tracer import fingerprint
+
+    model = _model()
+    before = weights_sha256(model)
+    entry = fingerprint._cache[model]
+
+    other = nn.Linear(4, 4)
+    other.register_buffer("scratch", torch.zeros(2))  # a registration outside the model
+    assert weights_sha256(model) == before
+    assert fingerprint._cache[model] is entry  # the cached tensor list was kept
+
+    q_proj = model.model.layers[0].self_attn.q_proj
+    q_proj.weight = nn.Parameter(q_proj.weight.detach() + 1)
+    assert weights_sha256(model) != before
+
+
+def test_model_sites_follow_new_probe():
+    from minimind.probe import Probe
+
+    model = _model()
+    sites = model_sites(model)
+    Probe().register_forward_hook(lambda *args: None)  # a probe outside the model changes nothing
+    assert model_sites(model) == sites
+
+    model.model.layers[0].self_attn.add_module("q", Probe())  # replaces the probe object
+    renewed = model_sites(model)
+    assert renewed["layers.0.attn.q"] is model.model.layers[0].self_attn.q
+    assert renewed["layers.0.attn.q"] is not sites["layers.0.attn.q"]

@@ -11,20 +11,21 @@ from torch import nn
 from minimind.probe import Probe
 
 from .errors import TraceError
-from .fingerprint import structure_epoch
+from .fingerprint import module_ids, structure_changed, structure_epoch
 from .recorder import Recorder, pass_inputs
 from .sites import select, site_for_probe
 
 
-# model -> (structure epoch, {site: probe}); walking the module tree on every trace costs time.
-_site_tables: "weakref.WeakKeyDictionary[nn.Module, tuple[int, dict[str, Probe]]]" = weakref.WeakKeyDictionary()
+# model -> [structure epoch, module ids, {site: probe}]; walking the module tree on every trace costs time.
+_site_tables: "weakref.WeakKeyDictionary[nn.Module, list]" = weakref.WeakKeyDictionary()
 
 
 def model_sites(model: nn.Module) -> dict[str, Probe]:
     """Return {site name: probe module} for every probe of a MiniMindForCausalLM, in module order."""
     cached = _site_tables.get(model)
-    if cached is not None and cached[0] == structure_epoch():
-        return dict(cached[1])
+    if cached is not None and not structure_changed(cached[0], cached[1]):
+        cached[0] = structure_epoch()
+        return dict(cached[2])
 
     epoch = structure_epoch()
     sites = {}
@@ -33,7 +34,7 @@ def model_sites(model: nn.Module) -> dict[str, Probe]:
             site = site_for_probe(path)
             if site is not None:
                 sites[site] = module
-    _site_tables[model] = (epoch, sites)
+    _site_tables[model] = [epoch, module_ids(model), sites]
     return dict(sites)
 
 
