@@ -105,7 +105,7 @@ class Tracer(Recorder):
             probe = self._probes[site]
             if probe.tap is None:
                 # A tap reads the output without the cost of a module hook; see Probe.
-                probe.tap = _probe_tap(self._record, site)
+                probe.set_tap(_probe_tap(self._record, site))
                 self._handles.append(_TapHandle(probe))
             else:
                 # Another tracer holds the tap, so this one records through a forward hook.
@@ -126,7 +126,7 @@ class _TapHandle:
         self.probe = probe
 
     def remove(self) -> None:
-        self.probe.tap = None
+        self.probe.set_tap(None)
 
 
 def _probe_tap(record, site: str):
