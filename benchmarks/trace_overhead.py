@@ -185,8 +185,8 @@ def run_overhead(args) -> dict:
             shift = round_index % len(names)
             for name in names[shift:] + names[:shift]:
                 # The first call after another variant pays for the caches and free memory that
-                # variant left (TransformerLens frees a 248 MB cache); the last call of the
-                # run measures the variant itself. Both are reported.
+                # variant left, such as the 248 MB cache TransformerLens frees. The last call
+                # measures the variant on its own. Both are reported.
                 for call in range(args.repeat):
                     before = page_faults()
                     elapsed = timed(variants[name])

@@ -17,7 +17,7 @@ class Probe(nn.Identity):
 
     `tap` is a cheaper way to only read the tensor: a callable that receives the probe's
     output (after any hooks) and whose return value is ignored. A tracer sets it because
-    calling a module that has hooks costs several microseconds more per probe.
+    calling a module that has forward hooks takes torch's slower call path.
     """
 
     def __init__(self):

@@ -47,7 +47,7 @@ def structure_changed(epoch: int, ids: frozenset[int]) -> bool:
     """True when a module in `ids` registered a parameter, buffer or submodule after `epoch`.
 
     Also True when more registrations happened since `epoch` than are remembered. The ids
-    stay valid while the model holds its modules, because a live object's id is not reused.
+    stay valid while the model keeps its modules, because a live object's id is not reused.
     """
     if epoch == _structure_epoch:
         return False

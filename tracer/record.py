@@ -108,7 +108,7 @@ class Tracer(Recorder):
                 probe.set_tap(_probe_tap(self._record, site))
                 self._handles.append(_TapHandle(probe))
             else:
-                # Another tracer holds the tap, so this one records through a forward hook.
+                # Another tracer already set this probe's tap, so this one records through a forward hook.
                 self._handles.append(probe.register_forward_hook(_probe_hook(self._record, site)))
 
     def _on_pass_start(self, module, args, kwargs) -> None:
