@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from minimind.errors import MiniMindError
+from tracer.errors import TraceError
 from tracer.i18n import LANGUAGES, resolve_lang, t
+from tracer.sites import site_info, template
 
 from .data.focus import Focus
 from .registry import get_scene
@@ -189,6 +191,20 @@ class _BeatProgress:
         self.bar.close()
 
 
+def _extract_checking_sites(scene_class, trace, focus: Focus, labeler, experiment: dict) -> None:
+    """Run the scene's extract; a site the scene reads but the trace lacks becomes an error that
+    tells the user to re-trace, because `mmtrace trace --sites` recorded only some sites."""
+    try:
+        scene_class.extract(trace, focus, labeler=labeler, **experiment)
+    except TraceError as error:
+        site = error.params.get("site") if error.key == "trace.error.unknown_site" else None
+        if site is None or site_info(site).dims == ():
+            raise  # not a known site name: a scene bug, reported as it is
+        parts = template(site).split(".")
+        glob = ".".join(parts[:-1] + ["*"]) if len(parts) > 1 else site
+        raise _error("render.error.site_not_recorded", scene=scene_class.scene_id, site=site, glob=glob) from None
+
+
 def render_scene(scene_id: str, trace=None, options: RenderOptions | None = None) -> Path:
     """Render scene `scene_id` and return the output path; write `<output>.json` beside it.
 
@@ -213,7 +229,7 @@ def render_scene(scene_id: str, trace=None, options: RenderOptions | None = None
     focus = Focus(options.layer, options.head, options.token)
     experiment = _experiment_model(scene_class, options)
     # Data extraction runs before manim starts, so focus errors surface as one-line errors.
-    scene_class.extract(loaded, focus, labeler=labeler, **experiment)
+    _extract_checking_sites(scene_class, loaded, focus, labeler, experiment)
 
     try:
         work = Path(tempfile.mkdtemp(prefix=".render-", dir=target.parent))

@@ -25,10 +25,11 @@ from scenes.inputs import DEFAULT_PROMPTS
 from scenes.kit import fmt, fmt_bytes
 from scenes.kit.colormap import hex_to_rgb
 from scenes.kit.style import BACKGROUND
+from scenes.kit.text import wrap
 from scenes.registry import get_scene, list_scenes
 from scenes.render import RenderOptions, render_scene, sidecar_path
 from tracer import trace_prompt
-from tracer.i18n import en, zh
+from tracer.i18n import en, t, zh
 
 SCENE_IDS = [scene_id for scene_id, _, _ in SCENES]
 CURRICULUM_ORDER = ["why-norm", "rmsnorm", "norm-compare", "rope-basics", "rope-rotation", "rope-frequencies", "rope-precision",
@@ -36,8 +37,8 @@ CURRICULUM_ORDER = ["why-norm", "rmsnorm", "norm-compare", "rope-basics", "rope-
 
 
 def plain(content: str) -> str:
-    """Return `content` without whitespace, as manim's Text.text stores it."""
-    return re.sub(r"\s+", "", content)
+    """Return `content` as manim's Text.text stores it: without spaces, tabs and newlines, but with no-break spaces."""
+    return re.sub(r"[ \t\n]+", "", content)
 
 
 def content_mask(path) -> np.ndarray:
@@ -225,6 +226,27 @@ def test_rope_basics_footer_shows_whole_prompt(prepared):
     assert len(DEFAULT_PROMPTS["en"]) < len(long_part) < len(DEFAULT_PROMPTS["en"] * 4)
 
 
+
+@pytest.mark.parametrize("scene_id", ["kv-cache", "moe"])
+def test_cut_prompt_footer_shows_whole_prompt(prepared, scene_id):
+    scene = prepared(scene_id)
+    used = len(scene.prompt_labels())
+    assert used < len(prompt_ids(scene.tokenizer, DEFAULT_PROMPTS["en"]))
+
+    line = scene.input_line()
+    assert scene.k("prompt", prompt=DEFAULT_PROMPTS["en"]) in line
+    assert "…" not in line
+    assert scene.c("tokens_used", count=used) in line
+
+
+def test_whole_prompt_footer_has_no_count(prepared):
+    scene = prepared("residual-stream")
+    assert len(scene.prompt_labels()) == len(prompt_ids(scene.tokenizer, DEFAULT_PROMPTS["en"]))
+
+    line = scene.input_line()
+    assert scene.k("prompt", prompt=DEFAULT_PROMPTS["en"]) in line
+    assert scene.c("tokens_used", count=len(scene.prompt_labels())) not in line
+
 def test_rope_frequencies_draws_periods(prepared):
     scene = prepared("rope-frequencies")
     result, data = scene.result, scene.data
@@ -323,6 +345,18 @@ def test_kv_cache_counts_two_byte_values(prepared):
     _, takeaways = scene.still()
     assert takeaways[0] == scene.s("take_cache", bytes=fmt_bytes(data.bytes_per_token), layers=data.layers, value_bytes=2)
 
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_kv_cache_takeaway_keeps_unit_on_line(lang):
+    size = fmt_bytes(2048)
+    assert size == "2.0\u00a0KiB"
+    takeaway = t("scene.kv-cache.take_cache", lang=lang, bytes=size, layers=4, value_bytes=2)
+
+    # Every line width that wraps the takeaway keeps "2.0 KiB" whole on one line.
+    for units in range(8, 60):
+        lines = wrap(takeaway, units)
+        assert any(size in line for line in lines), (units, lines)
 
 def test_moe_draws_router_and_load(prepared):
     scene = prepared("moe")

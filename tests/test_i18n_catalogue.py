@@ -74,3 +74,11 @@ def test_language_resolution_order(monkeypatch, requested, env, expected):
 def test_missing_key_raises():
     with pytest.raises(KeyError):
         t("no.such.key", lang="en")
+
+
+def test_no_radical_over_brackets():
+    # Text draws √ as a fixed glyph whose overline cannot stretch over "(...)", so a radical
+    # over a bracketed group reads as a broken "√‾(": those formulas are written sqrt(...).
+    for catalogue in (en.STRINGS, zh.STRINGS):
+        broken = sorted(key for key, value in catalogue.items() if "√(" in value)
+        assert broken == []

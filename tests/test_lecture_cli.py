@@ -128,7 +128,8 @@ def test_lecture_renders_and_reuses(toy_trace, tmp_path):
 
 def test_interrupted_lecture_resumes(toy_trace, tmp_path):
     out = tmp_path / "lecture"
-    process = mmtrace(*lecture_args(toy_trace, out, jobs=1))
+    # A session of its own, so SIGINT can go to the whole process group as Ctrl-C in a terminal sends it.
+    process = mmtrace(*lecture_args(toy_trace, out, jobs=1), start_new_session=True)
     try:
         # Interrupt while the second clip renders, after the first is in place.
         deadline = time.monotonic() + 300
@@ -136,7 +137,7 @@ def test_interrupted_lecture_resumes(toy_trace, tmp_path):
             assert process.poll() is None, process.communicate()[1]
             assert time.monotonic() < deadline, "the first clip did not finish"
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -145,6 +146,7 @@ def test_interrupted_lecture_resumes(toy_trace, tmp_path):
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
     assert "Traceback" not in stderr
+    assert "leaked" not in stderr, stderr
     assert_no_leftovers(out)
     clips = manifest_clips(out)
     assert list(clips) == ["rmsnorm"]

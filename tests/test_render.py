@@ -121,6 +121,26 @@ def test_cli_missing_trace_exit_2(tmp_path, capsys):
     assert "absent.mmtrace" in capsys.readouterr().err
 
 
+def test_cli_trace_without_scene_sites(tmp_path, capsys):
+    tokenizer = load_tokenizer(None)
+    model = small_model(tokenizer.vocab_size)
+    logits_only = save_trace(trace_prompt(model, tokenizer, PROMPT, sites="logits"), tmp_path / "logits.mmtrace")
+    command = ["--lang", "en", "render", "attention", "--format", "png", "--quality", "draft", "-o", str(tmp_path)]
+
+    # The scene cannot be drawn from this trace; the error names the site and says to re-trace.
+    assert main([*command, "--trace", str(logits_only)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "'layers.0.attn.probs'" in err
+    assert "re-trace without --sites" in err
+    assert "'layers.*.attn.*'" in err
+    assert "pass one of the recorded sites" not in err
+
+    # The glob the message suggests records enough for the scene.
+    attention_only = save_trace(trace_prompt(model, tokenizer, PROMPT, sites="layers.*.attn.*"), tmp_path / "attn.mmtrace")
+    assert main([*command, "--trace", str(attention_only)]) == 0
+    assert list(tmp_path.glob("attention-en-*.png"))
+
 def test_cli_empty_prompt_exit_2(tmp_path, capsys):
     # An empty --prompt is bad input, not a request for the default prompt.
     assert main(["--lang", "en", "render", "gqa", "--prompt", "", "--format", "png", "-o", str(tmp_path)]) == 2
@@ -222,3 +242,20 @@ def test_plain_manim_cli_reads_env_trace(trace_file, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     stills = list(tmp_path.rglob("AttentionScene*.png"))
     assert len(stills) == 1
+
+
+def test_plain_manim_cli_missing_trace(tmp_path):
+    missing = tmp_path / "missing.mmtrace"
+    env = dict(os.environ, MMTRACE_TRACE=str(missing), MMTRACE_LANG="en")
+    command = [str(Path(sys.executable).with_name("manim")), "render", "-ql", "--format", "png",
+               "--media_dir", str(tmp_path), "--disable_caching", str(ROOT / "scenes" / "attention.py"), "AttentionScene"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    # One line naming the file, not manim's rich traceback.
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("AttentionScene: error: ")
+    assert str(missing) in lines[0]
+    assert list(tmp_path.rglob("*.png")) == []

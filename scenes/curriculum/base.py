@@ -176,9 +176,25 @@ class ExperimentScene(TraceScene):
         return t(f"scene.curriculum.{name}", lang=self.lang, **params)
 
     def input_line(self) -> str:
-        """Return what the evidence was computed from; by default the prompt's tokens."""
+        """Return what the evidence was computed from: the whole prompt (shortened only where it
+        would not fit) and, when the experiment ran fewer of its tokens, how many it ran."""
         labels = self.prompt_labels()
-        return self.prompt_part(prompt_display(labels)) if labels else ""
+        if not labels:
+            return ""
+        line = self.prompt_part(self.full_prompt())
+        if len(labels) < len(self.prompt_token_ids()):
+            line += "   " + self.tokens_used(len(labels))
+        return line
+
+    def full_prompt(self) -> str:
+        """Return the text of the whole prompt that the experiment's tokens come from."""
+        if self.trace is not None:
+            return source.prompt_text(self.trace) or prompt_display(source.token_labels(self.trace))
+        return self.prompt or DEFAULT_PROMPTS.get(self.lang, DEFAULT_PROMPTS["en"])
+
+    def tokens_used(self, count: int) -> str:
+        """Return the footer's note that the experiment ran only the prompt's first `count` tokens."""
+        return self.c("tokens_used", count=count)
 
     def prompt_labels(self) -> list[str]:
         """Return the labels of the prompt the experiment ran (empty when it runs no prompt)."""

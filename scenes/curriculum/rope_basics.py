@@ -12,12 +12,10 @@ except ModuleNotFoundError:  # `manim scenes/curriculum/rope_basics.py` in a che
 
 from manim import DOWN, LEFT, UP, ChangeDecimalToValue, Create, FadeIn, FadeOut, FadeTransform, Group, VGroup
 
-from scenes.curriculum.base import ExperimentScene, prompt_display
+from scenes.curriculum.base import ExperimentScene
 from scenes.curriculum.data.rope_basics import RopeBasicsData, rope_basics_data
 from scenes.curriculum.plots import sci, text_table
-from scenes.data import source
 from scenes.experiments import run_rope_basics
-from scenes.inputs import DEFAULT_PROMPTS
 from scenes.kit import COMPONENT, Heatmap, display_token, fmt, number, text
 from scenes.kit.style import HIGHLIGHT, MUTED, SIZE_LABEL, SIZE_SMALL, TEXT
 
@@ -45,18 +43,8 @@ class RopeBasicsScene(ExperimentScene):
     def prompt_labels(self) -> list[str]:
         return self.data.labels
 
-    def full_prompt(self) -> str:
-        """Return the text of the whole prompt that the experiment's distinct tokens come from."""
-        if self.trace is not None:
-            return source.prompt_text(self.trace) or prompt_display(source.token_labels(self.trace))
-        return self.prompt or DEFAULT_PROMPTS.get(self.lang, DEFAULT_PROMPTS["en"])
-
-    def input_line(self) -> str:
-        """Return the whole prompt (shortened only where it would not fit) and, when the experiment ran fewer tokens, how many."""
-        line = self.prompt_part(self.full_prompt())
-        if len(self.data.labels) < len(self.prompt_token_ids()):
-            line += "   " + self.s("tokens_used", count=len(self.data.labels))
-        return line
+    def tokens_used(self, count: int) -> str:
+        return self.s("tokens_used", count=count)
 
     def focus_parts(self):
         return {"layer": 0, "head": self.data.head}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from minimind.errors import MiniMindError
+from tracer.errors import TraceError
 from tracer.i18n import t
 
 from . import source
@@ -54,10 +55,19 @@ def silu(x: np.ndarray) -> np.ndarray:
 
 
 def require_dense(trace, layer: int) -> None:
-    """Raise MiniMindError when block `layer` has no dense SwiGLU in the trace (an MoE model)."""
-    if not source.has_site(trace, f"layers.{layer}.ffn.gate"):
-        key = "render.error.swiglu_needs_dense"
-        raise MiniMindError(t(key, lang="en", layer=layer), key=key, layer=layer)
+    """Raise MiniMindError when block `layer` has no dense SwiGLU in the trace.
+
+    In a dense model's trace the site is missing only because `mmtrace trace --sites` left it
+    out, so that raises the trace's missing-site error, which render_scene turns into re-trace advice.
+    """
+    site = f"layers.{layer}.ffn.gate"
+    if source.has_site(trace, site):
+        return
+    if not source.model_config(trace).use_moe:
+        key = "trace.error.unknown_site"
+        raise TraceError(t(key, lang="en", site=site), key=key, site=site)
+    key = "render.error.swiglu_needs_dense"
+    raise MiniMindError(t(key, lang="en", layer=layer), key=key, layer=layer)
 
 
 def pick_focus(trace, focus: Focus) -> tuple[int, int]:

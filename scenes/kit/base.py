@@ -6,12 +6,14 @@ object, no drawing) and `construct` (a sequence of beats, each opened with `self
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 from typing import Any, Callable, ClassVar
 
 from manim import Mobject, Scene, config
 
-from tracer.i18n import resolve_lang, t
+from minimind.errors import MiniMindError
+from tracer.i18n import has, resolve_lang, t
 
 from ..data import source
 from ..data.focus import Focus
@@ -44,6 +46,9 @@ class TraceScene(Scene):
 
     def __init__(self, trace=None, focus: Focus | None = None, lang: str | None = None, prompt: str | None = None,
                  labeler=None, progress: ProgressCallback | None = None, still_only: bool | None = None, **kwargs: Any):
+        # manim's CLI builds a scene with no arguments and prints a traceback for any exception.
+        self.built_by_manim_cli = not kwargs and all(
+            value is None for value in (trace, focus, lang, prompt, labeler, progress, still_only))
         env = inputs_from_env()
         self.trace_source = trace if trace is not None else env.trace
         self.prompt = prompt if prompt is not None else env.prompt
@@ -63,6 +68,26 @@ class TraceScene(Scene):
             still_only = config.format == "png"
         if still_only:
             self.construct = self.construct_still
+
+    def render(self, preview: bool = False) -> bool:
+        """Render the scene. Under manim's CLI a bad input (a MiniMindError such as a missing trace
+        file) prints one line to stderr and exits with status 2 instead of a traceback."""
+        if not self.built_by_manim_cli:
+            return super().render(preview)
+        try:
+            return super().render(preview)
+        except MiniMindError as error:
+            sys.stderr.write(self.k("error", scene=type(self).__name__, message=self.localise(error)) + "\n")
+            raise SystemExit(2) from None
+
+    def localise(self, error: MiniMindError) -> str:
+        """Return the error's message in the scene's language when the catalogue has its key (English messages are the exceptions' own text)."""
+        if self.lang != "en" and error.key and has(error.key, self.lang):
+            try:
+                return t(error.key, lang=self.lang, **error.params)
+            except (KeyError, IndexError, ValueError):
+                pass
+        return str(error)
 
     # --- data ------------------------------------------------------------------------------
 

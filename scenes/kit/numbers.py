@@ -35,10 +35,14 @@ def fmt_count(value: int) -> str:
 
 
 def fmt_bytes(value: float) -> str:
-    """Format a byte count with binary prefixes (KiB, MiB, GiB)."""
+    """Format a byte count with binary prefixes (KiB, MiB, GiB).
+
+    A no-break space (U+00A0) joins number and unit, so wrapped text never puts the unit
+    at the start of a line.
+    """
     value = float(value)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+            return f"{value:.0f}\u00a0{unit}" if unit == "B" else f"{value:.1f}\u00a0{unit}"
         value /= 1024
     raise AssertionError("unreachable")

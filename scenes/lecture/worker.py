@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -34,6 +35,10 @@ def run_job(job: dict, progress_queue) -> None:
     """
     os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent stops a worker with SIGTERM. SIGTERM's default action skips multiprocessing's
+    # finalizers, which unlink the semaphores this process created (tqdm's lock, for one), and
+    # resource_tracker then warns about "leaked semaphore objects" when the parent exits.
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     # manim's import installs a root handler; the parent's verbosity decides what reaches it.
     logging.getLogger().setLevel(job.get("log_level", logging.WARNING))
     staging = Path(job["staging"])
@@ -52,6 +57,17 @@ def run_job(job: dict, progress_queue) -> None:
     except BaseException:  # noqa: BLE001 - the parent reports whatever stopped the render
         (staging / ERROR_FILE).write_text(traceback.format_exc(), encoding="utf-8")
         sys.exit(1)
+
+
+def _exit_on_terminate(signum, frame) -> None:
+    """Run multiprocessing's finalizers, then exit at once with status 128 + signum.
+
+    Raising SystemExit here instead can land in a weakref callback, where Python only prints it.
+    """
+    # NOTE: _run_finalizers is private to multiprocessing.util (checked on CPython 3.11);
+    # minimum priority 0 runs the semaphore clean-ups and leaves queue joins out.
+    multiprocessing.util._run_finalizers(0)
+    os._exit(128 + signum)
 
 
 def _share_cores(threads: int) -> None:
