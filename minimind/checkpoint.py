@@ -113,7 +113,7 @@ def infer_config(state: StateDict, settings: dict[str, Any], path: Path) -> Mini
         return MiniMindConfig.from_dict(merged)
     except (TypeError, ValueError) as error:
         raise CheckpointError(
-            f"{path}: invalid config ({error}): fix config.json or pass config=",
+            f"{path}: invalid config ({error}): fix that key in config.json beside the weights or in the file passed with --config",
             key="error.config_invalid", path=str(path), detail=str(error),
         ) from None
 
@@ -277,7 +277,7 @@ def _read_torch(path: Path) -> StateDict:
                 key="error.unsafe_pickle", path=str(path),
             ) from None
         raise CheckpointError(
-            f"cannot read {path} as a PyTorch state dict: pass a MiniMind .pth or model folder",
+            f"cannot read {path} as a PyTorch state dict: pass a MiniMind .pth, a .safetensors file or a model folder",
             key="error.bad_torch_file", path=str(path),
         ) from None
     if isinstance(loaded, dict):

@@ -77,6 +77,7 @@ class MiniMindConfig:
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.minimind_version not in VERSIONS:
             raise ValueError(
                 f"unknown minimind_version {self.minimind_version!r}: use one of {', '.join(VERSIONS)}"
@@ -97,6 +98,32 @@ class MiniMindConfig:
         if self.moe_intermediate_size is None:
             self.moe_intermediate_size = self.intermediate_size
         self.validate()
+
+    def _check_types(self) -> None:
+        """Raise ValueError for a field whose value has the wrong JSON type, such as rope_theta="abc".
+
+        A JSON string "no" would otherwise switch a bool field on, and a string number would
+        fail deep inside the model with a traceback.
+        """
+        for spec in dataclasses.fields(self):
+            if spec.name == "extra":
+                continue
+            value = getattr(self, spec.name)
+            kind = str(spec.type)
+            if value is None and "None" in kind:
+                continue
+            if kind.startswith("bool"):
+                valid, expected = isinstance(value, bool), "true or false"
+            elif kind.startswith("int"):
+                valid, expected = isinstance(value, int) and not isinstance(value, bool), "an integer"
+            elif kind.startswith("float"):
+                valid, expected = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+            elif kind.startswith("str"):
+                valid, expected = isinstance(value, str), "a string"
+            else:
+                continue
+            if not valid:
+                raise ValueError(f"{spec.name}={value!r} is not {expected}")
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent size."""

@@ -149,3 +149,17 @@ def test_load_warnings_follow_cli_language(tmp_path):
     chinese = info_stderr("zh")
     assert "lm_head.weight 与 model.embed_tokens.weight 不同" in chinese
     assert "differs from" not in chinese
+
+
+@pytest.mark.parametrize("settings, fragment", [
+    ({"rope_theta": "abc"}, "rope_theta='abc' is not a number"),
+    ({"inference_rope_scaling": "no"}, "inference_rope_scaling='no' is not true or false"),
+    ({"max_position_embeddings": 512.5}, "max_position_embeddings=512.5 is not an integer"),
+])
+def test_config_value_of_wrong_type_rejected(tmp_path, settings, fragment):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(settings), encoding="utf-8")
+    with pytest.raises(CheckpointError, match="invalid config") as caught:
+        load_checkpoint(M3 / "model.pth", config=path)
+    assert fragment in str(caught.value)
+    assert "\n" not in str(caught.value)

@@ -23,7 +23,7 @@ STRINGS = {
     "error.checkpoint_not_found": "找不到检查点：{path}：请传入存在的 .pth、.safetensors 文件或模型文件夹",
     # --- checkpoint errors (English text lives with each exception in minimind/checkpoint.py) ---
     "error.config_conflict": "{path}：配置写的是 {name}={given}，但权重里是 {name}={actual}：请改正或删除配置里的这个键",
-    "error.config_invalid": "{path}：配置无效（{detail}）：请改正 config.json 或传入 config",
+    "error.config_invalid": "{path}：配置无效（{detail}）：请改正权重旁 config.json 或 --config 所给文件里的这个键",
     "error.not_minimind": "{path} 不是 MiniMind 检查点：没有 model.embed_tokens.weight 或 model.layers.0.self_attn.q_proj.weight：请传入 MiniMind 状态字典或模型文件夹",
     "error.kv_rows": "{path}：k_proj 有 {rows} 行，不是 head_dim={head_dim}（由 num_attention_heads={heads} 得出）的整数倍：请在配置里给出正确的 num_attention_heads",
     "error.missing_key": "{path}：缺少键 {name}（模型需要形状 {shape}）：检查点与推断出的结构不符，请传入正确的配置",
@@ -33,7 +33,7 @@ STRINGS = {
     "error.bad_safetensors": "无法把 {path} 读成 safetensors：请传入有效的检查点",
     "error.bad_metadata": "{path}：minimind_config 元数据无效：请重新保存检查点",
     "error.unsafe_pickle": "{path} 里除张量外还有 Python 对象，出于安全不予加载：请传入用 torch.save(model.state_dict()) 保存的纯状态字典",
-    "error.bad_torch_file": "无法把 {path} 读成 PyTorch 状态字典：请传入 MiniMind 的 .pth 或模型文件夹",
+    "error.bad_torch_file": "无法把 {path} 读成 PyTorch 状态字典：请传入 MiniMind 的 .pth、.safetensors 文件或模型文件夹",
     "error.no_state_dict": "{path} 里没有张量状态字典：请传入用 model.state_dict() 保存的 MiniMind .pth",
     "error.bad_json": "{path} 不是有效的配置 JSON 对象：请改正或删除这个文件",
     "error.config_not_found": "找不到配置：{path}：请传入 MiniMindConfig 关键字参数的 JSON 文件",
