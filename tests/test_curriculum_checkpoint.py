@@ -177,6 +177,20 @@ def test_trace_from_other_checkpoint_named(checkpoint_trace, tmp_path, capsys):
     assert "--checkpoint" in error
 
 
+def test_embedded_trace_with_checkpoint_says_leave_it_out(checkpoint, tmp_path, capsys):
+    embedded_trace = tmp_path / "embedded.mmtrace"
+    assert main(["trace", "--prompt", "Lily had a red kite.", "-o", str(embedded_trace)]) == 0
+    capsys.readouterr()
+    status = main(["--lang", "en", "render", "rope-precision", "--trace", str(embedded_trace), "--checkpoint", str(checkpoint),
+                   "--format", "png", "-o", str(tmp_path / "out") + "/", "--no-progress"])
+
+    assert status == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "recorded with the embedded model" in error
+    assert "leave out --checkpoint" in error
+
+
 def test_trace_with_its_checkpoint_renders(checkpoint, checkpoint_trace, checkpoint_hash, tmp_path):
     status = main(["--lang", "en", "render", "residual-stream", "--trace", str(checkpoint_trace), "--checkpoint", str(checkpoint),
                    "--format", "png", "--quality", "draft", "-o", str(tmp_path), "--no-progress"])

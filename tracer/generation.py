@@ -48,10 +48,12 @@ def encode_prompt(model: nn.Module, tokenizer, prompt: str | Sequence[int] | tor
     if int(ids.max()) >= vocab or int(ids.min()) < 0:
         bad = int(ids.max()) if int(ids.max()) >= vocab else int(ids.min())
         raise TraceError(
-            f"token id {bad} is outside the model's vocabulary (vocab_size {vocab}): pass the tokenizer that belongs to the checkpoint",
+            f"token id {bad} is outside the model's vocabulary (vocab_size {vocab}): pass ids from 0 to {vocab - 1}, "
+            f"or encode text with the tokenizer that belongs to the checkpoint",
             key="trace.error.id_range",
             token_id=bad,
             vocab=vocab,
+            last=vocab - 1,
         )
     limit = model.config.max_position_embeddings - reserve
     if limit < 1:

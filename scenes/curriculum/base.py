@@ -62,6 +62,10 @@ def check_weights(scene_id: str, trace, model, checkpoint: str | None = None) ->
         params = {"scene": scene_id, "trace": recorded[:12], "model": loaded[:12]}
         if checkpoint is None:
             raise _error("scene.curriculum.error_weights", **params)
+        embedded, _ = default_model_and_tokenizer()
+        if recorded == weights_sha256(embedded):
+            # The trace came from the embedded model, which has no file to pass.
+            raise _error("scene.curriculum.error_weights_embedded", checkpoint=str(checkpoint), **params)
         raise _error("scene.curriculum.error_weights_checkpoint", checkpoint=str(checkpoint), **params)
 
 

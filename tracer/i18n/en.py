@@ -172,7 +172,7 @@ STRINGS = {
     "trace.error.upstream_checkpoint": "--upstream needs --checkpoint: pass the .pth the checkout trained, such as out/full_sft_512.pth",
     "trace.error.no_tokenizer": "a text prompt needs a tokenizer: pass tokenizer=, or pass token ids",
     "trace.error.empty_prompt": "the prompt is empty: pass some text with --prompt",
-    "trace.error.id_range": "token id {token_id} is outside the model's vocabulary (vocab_size {vocab}): pass the tokenizer that belongs to the checkpoint",
+    "trace.error.id_range": "token id {token_id} is outside the model's vocabulary (vocab_size {vocab}): pass ids from 0 to {last}, or encode text with the tokenizer that belongs to the checkpoint",
     "trace.error.too_long": "the prompt has {tokens} tokens but at most {limit} fit: shorten the prompt or generate fewer tokens",
     "trace.error.generate_too_many": "--generate {count} leaves no room for the prompt (max_position_embeddings {limit}): pass a smaller --generate",
     "trace.error.bad_count": "cannot generate {count} tokens: pass a count of 0 or more",
@@ -353,6 +353,7 @@ STRINGS = {
     "scenes.help": "list the scenes that mmtrace render can draw, in teaching order",
     # --- curriculum scenes (scenes/curriculum) ---
     "scene.curriculum.error_weights": 'the trace was recorded with weights {trace}, but scene {scene} runs its experiment on the embedded model (weights {model}): pass the checkpoint that recorded the trace with --checkpoint',
+    "scene.curriculum.error_weights_embedded": 'the trace was recorded with the embedded model (weights {trace}), but scene {scene} runs its experiment on {checkpoint} (weights {model}): leave out --checkpoint, or trace the prompt on {checkpoint}',
     "scene.curriculum.error_weights_checkpoint": 'the trace was recorded with weights {trace}, but scene {scene} runs its experiment on {checkpoint} (weights {model}): pass the checkpoint that recorded the trace with --checkpoint',
     "scene.curriculum.error_rope_theta": 'scene {scene} computes RoPE angles from rope_theta, but the model has rope_theta={value}: set rope_theta above 1 in the checkpoint\'s config.json or in a file passed with --config',
     "scene.curriculum.error_tokenizer": 'scene {scene} encodes a text prompt but was given a model without a tokenizer: pass the model\'s tokenizer (tokenizer=, or --tokenizer on the command line)',

@@ -191,7 +191,7 @@ STRINGS = {
     "trace.error.upstream_checkpoint": "--upstream 需要 --checkpoint：请传入该仓库训练出的 .pth，例如 out/full_sft_512.pth",
     "trace.error.no_tokenizer": "文本提示需要分词器：请传入 tokenizer=，或直接传入 token id",
     "trace.error.empty_prompt": "提示为空：请用 --prompt 传入文本",
-    "trace.error.id_range": "token id {token_id} 超出模型词表（vocab_size {vocab}）：请传入与检查点配套的分词器",
+    "trace.error.id_range": "token id {token_id} 超出模型词表（vocab_size {vocab}）：请传入 0 到 {last} 之间的 id，或用与检查点配套的分词器编码文本",
     "trace.error.too_long": "提示有 {tokens} 个 token，但最多只能放下 {limit} 个：请缩短提示或少生成一些 token",
     "trace.error.generate_too_many": "--generate {count} 没给提示留下位置（max_position_embeddings 为 {limit}）：请传入更小的 --generate",
     "trace.error.bad_count": "无法生成 {count} 个 token：请传入 0 或更大的数",
@@ -372,6 +372,7 @@ STRINGS = {
     "scenes.help": "按教学顺序列出 mmtrace render 能绘制的场景",
     # --- curriculum scenes (scenes/curriculum) ---
     "scene.curriculum.error_weights": '追踪记录自权重 {trace}，但场景 {scene} 在内置模型（权重 {model}）上运行实验：请用 --checkpoint 传入记录这份追踪的检查点',
+    "scene.curriculum.error_weights_embedded": '追踪记录自内置模型（权重 {trace}），但场景 {scene} 在 {checkpoint}（权重 {model}）上做实验：请去掉 --checkpoint，或在 {checkpoint} 上重新追踪提示',
     "scene.curriculum.error_weights_checkpoint": '追踪记录自权重 {trace}，但场景 {scene} 在 {checkpoint}（权重 {model}）上运行实验：请用 --checkpoint 传入记录这份追踪的检查点',
     "scene.curriculum.error_rope_theta": '场景 {scene} 用 rope_theta 计算 RoPE 角度，但模型的 rope_theta={value}：请在检查点的 config.json 或 --config 传入的文件中把 rope_theta 设为大于 1 的值',
     "scene.curriculum.error_tokenizer": '场景 {scene} 需要编码文本提示，但给定的模型没有分词器：请传入该模型的分词器（tokenizer=，命令行用 --tokenizer）',
