@@ -262,27 +262,32 @@ def render_scene(scene_id: str, trace=None, options: RenderOptions | None = None
 def _render_in(work: Path, scene_class, trace, focus, lang, labeler, options, width, height, fps, progress, experiment):
     from manim import tempconfig
 
-    cache = manim_cache_dir()
-    settings = {
-        "pixel_width": width,
-        "pixel_height": height,
-        "frame_rate": fps,
-        "media_dir": str(work),
-        "tex_dir": str(cache / "Tex"),
-        "text_dir": str(cache / "texts"),
-        "format": options.format,
-        "output_file": scene_class.scene_id,  # names the section clips, e.g. attention_0003_mask.mp4
-        "disable_caching": True,
-        "progress_bar": "none",
-        "verbosity": "ERROR",
-        "save_sections": bool(options.sections),
-        "max_inflight_encoders": 2,
-    }
-    if options.format == "mp4" and options.encoder_preset:
-        settings["video_encoder_options"] = {"preset": options.encoder_preset}
-    with tempconfig(settings):
-        scene = scene_class(trace=trace, focus=focus, lang=lang, labeler=labeler, progress=progress, **experiment)
-        scene.render()
+    from .lecture.cache import private_cache
+
+    # manim writes new LaTeX and text files into a private copy of the cache, and they join the
+    # shared cache only when the render ends normally, so a render killed mid-write cannot leave
+    # an empty file there that would break every later render.
+    with private_cache(manim_cache_dir, work / "cache") as cache:
+        settings = {
+            "pixel_width": width,
+            "pixel_height": height,
+            "frame_rate": fps,
+            "media_dir": str(work),
+            "tex_dir": str(cache / "Tex"),
+            "text_dir": str(cache / "texts"),
+            "format": options.format,
+            "output_file": scene_class.scene_id,  # names the section clips, e.g. attention_0003_mask.mp4
+            "disable_caching": True,
+            "progress_bar": "none",
+            "verbosity": "ERROR",
+            "save_sections": bool(options.sections),
+            "max_inflight_encoders": 2,
+        }
+        if options.format == "mp4" and options.encoder_preset:
+            settings["video_encoder_options"] = {"preset": options.encoder_preset}
+        with tempconfig(settings):
+            scene = scene_class(trace=trace, focus=focus, lang=lang, labeler=labeler, progress=progress, **experiment)
+            scene.render()
     return scene
 
 

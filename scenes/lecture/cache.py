@@ -54,7 +54,8 @@ def _link_tree(shared: Path, private: Path) -> None:
     if not shared.is_dir():
         return
     for path in shared.rglob("*"):
-        if path.is_file():
+        # An empty file is what a render killed while writing it leaves; it is drawn again.
+        if path.is_file() and path.stat().st_size > 0:
             link = private / path.relative_to(shared)
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(path)
@@ -62,10 +63,10 @@ def _link_tree(shared: Path, private: Path) -> None:
 
 def _merge_new_files(private: Path, shared: Path) -> None:
     for path in private.rglob("*"):
-        if path.is_symlink() or not path.is_file():
+        if path.is_symlink() or not path.is_file() or path.stat().st_size == 0:
             continue
         target = shared / path.relative_to(private)
-        if target.exists():
+        if target.exists() and target.stat().st_size > 0:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
