@@ -262,7 +262,7 @@ def render_scene(scene_id: str, trace=None, options: RenderOptions | None = None
 def _render_in(work: Path, scene_class, trace, focus, lang, labeler, options, width, height, fps, progress, experiment):
     from manim import tempconfig
 
-    from .lecture.cache import private_cache
+    from .manim_cache import private_cache
 
     # manim writes new LaTeX and text files into a private copy of the cache, and they join the
     # shared cache only when the render ends normally, so a render killed mid-write cannot leave

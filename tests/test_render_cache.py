@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scenes.lecture.cache import private_cache
+from scenes.manim_cache import private_cache
 
 
 def _cache_dir(tmp_root: Path):

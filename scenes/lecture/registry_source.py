@@ -91,7 +91,7 @@ class RegistrySource:
     def render(self, scene_id: str, trace: Path | None, options: dict, staging: Path, progress: ProgressCallback) -> RenderedClip:
         from scenes.render import RenderOptions, manim_cache_dir, render_scene, sidecar_path
 
-        from .cache import private_cache
+        from ..manim_cache import private_cache
         from .capture import recording_captions, reporting_progress
 
         staging.mkdir(parents=True, exist_ok=True)

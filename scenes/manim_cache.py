@@ -1,11 +1,12 @@
-"""A private view of manim's LaTeX and text caches for one worker, merged back only on success.
+"""A private view of manim's LaTeX and text caches for one render, merged back only on success.
 
 manim (0.22) writes a cache file only when it is missing and trusts any file that exists.
 A worker stopped halfway through a LaTeX run would leave a truncated file that breaks every
 later render, and two workers compiling the same formula would write one file at once.
-Each worker therefore renders against a private cache folder whose existing entries
-are symlinks to the shared cache, and copies its new entries into the shared cache (each
-through a temporary name and a rename) only after its render has succeeded.
+Each render (`mmtrace render`, and each lecture worker) therefore uses a private cache folder
+whose existing entries are symlinks to the shared cache, and copies its new entries into the
+shared cache (each through a temporary name and a rename) only after it has succeeded. Empty
+files, which earlier versions left in the shared cache, are neither linked nor kept.
 """
 
 from __future__ import annotations
