@@ -264,9 +264,9 @@ def _render_in(work: Path, scene_class, trace, focus, lang, labeler, options, wi
 
     from .manim_cache import private_cache
 
-    # manim writes new LaTeX and text files into a private copy of the cache, and they join the
-    # shared cache only when the render ends normally, so a render killed mid-write cannot leave
-    # an empty file there that would break every later render.
+    # manim writes new LaTeX and text files into a private copy of the cache. They join the
+    # shared cache only when the render ends normally, so a render killed mid-write cannot
+    # leave there an empty file that would break every later render.
     with private_cache(manim_cache_dir, work / "cache") as cache:
         settings = {
             "pixel_width": width,

@@ -55,7 +55,8 @@ def check_weights(scene_id: str, trace, model, checkpoint: str | None = None) ->
     """Raise MiniMindError when `trace` was recorded with other weights than `model`'s.
 
     `checkpoint` is where `model` came from (None: the embedded model). The message names it
-    and tells the reader to pass the checkpoint that recorded the trace.
+    and gives the fix: pass the checkpoint that recorded the trace, or leave --checkpoint out
+    when the trace came from the embedded model.
     """
     recorded, loaded = source.weights_hash(trace), weights_sha256(model)
     if recorded != loaded:
