@@ -64,8 +64,8 @@ def main() -> int:
             model_args = argparse.Namespace(checkpoint=None, tokenizer=None, config=None)
             trace, _ = prompt_trace_maker(DEFAULT_PROMPTS["en"], model_args)(trace_folder, {})
 
-        # manim caches LaTeX and text renderings across builds, so an untimed draft build fills
-        # that cache first; otherwise the first timed build would pay for it alone.
+        # manim caches LaTeX and text renderings across builds. An untimed draft build fills that
+        # cache first, because otherwise the first timed build would pay for it alone.
         build(root / "warmup", trace, scene_ids, "draft", args.jobs)
         load_start = os.getloadavg()[0]
         serial = build(root / "serial", trace, scene_ids, quality, 1)

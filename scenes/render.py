@@ -192,8 +192,11 @@ class _BeatProgress:
 
 
 def _extract_checking_sites(scene_class, trace, focus: Focus, labeler, experiment: dict) -> None:
-    """Run the scene's extract; a site the scene reads but the trace lacks becomes an error that
-    tells the user to re-trace, because `mmtrace trace --sites` recorded only some sites."""
+    """Run the scene's extract, turning a site missing from the trace into a re-trace error.
+
+    A trace lacks a site the scene reads when `mmtrace trace --sites` recorded only some sites,
+    so the error asks for a trace without --sites or with a glob that covers the site.
+    """
     try:
         scene_class.extract(trace, focus, labeler=labeler, **experiment)
     except TraceError as error:

@@ -48,6 +48,6 @@ fi
 echo "setup: installing minimind-trace into .venv"
 .venv/bin/python -m pip install -q -e ".[dev]"
 echo "$want" > "$stamp"
-# The one-pass statistics helper makes stats-mode tracing faster; without a C compiler the
+# The one-pass statistics helper makes stats-mode tracing faster. Without a C compiler the
 # tracer uses torch's reductions instead, so a failed build does not stop set-up.
 .venv/bin/python -m tracer.native || true

@@ -127,7 +127,7 @@ def test_cli_trace_without_scene_sites(tmp_path, capsys):
     logits_only = save_trace(trace_prompt(model, tokenizer, PROMPT, sites="logits"), tmp_path / "logits.mmtrace")
     command = ["--lang", "en", "render", "attention", "--format", "png", "--quality", "draft", "-o", str(tmp_path)]
 
-    # The scene cannot be drawn from this trace; the error names the site and says to re-trace.
+    # The scene cannot be drawn from this trace, so the error names the site and asks for a re-trace.
     assert main([*command, "--trace", str(logits_only)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
